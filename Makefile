@@ -1,0 +1,49 @@
+# ArtStore developer commands. `make help` lists them.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.8
+export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
+
+.DEFAULT_GOAL := help
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(BIN)/uv:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check "uv==$(UV_VERSION)"
+
+$(VENV)/.installed: $(BIN)/uv pyproject.toml uv.lock
+	$(BIN)/uv sync -q --frozen --inexact
+	@touch $@
+
+install: $(VENV)/.installed ## create .venv and install the locked dependencies
+
+lock: $(BIN)/uv ## re-resolve dependencies into uv.lock
+	$(BIN)/uv lock
+
+run: install ## start the whole fleet locally (embedded Postgres, two local-disk SEs)
+	$(BIN)/artstore up
+
+migrate: install ## apply every service's migrations to the configured databases
+	$(BIN)/artstore migrate
+
+lint: install ## ruff and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check shared admin_module storage_element ingester_module query_module artstore tests bench || true
+	$(BIN)/mypy
+
+test: install ## lint, then unit, integration and end-to-end tests against real servers
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/python -m tests.support.run_tests
+
+bench: install ## benchmarks: ArtStore and SeaweedFS side by side (not part of make test)
+	$(BIN)/python -m bench.run
+
+clean: ## remove the venv and local state (./var)
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
+
+.PHONY: help install lock run migrate lint test bench clean

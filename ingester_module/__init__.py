@@ -1,0 +1,1 @@
+"""ArtStore ingester: uploads (streaming and resumable), placement and sagas."""

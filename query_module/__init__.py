@@ -1,0 +1,1 @@
+"""ArtStore query module: the search catalog, cached metadata and verified downloads."""

@@ -1,0 +1,94 @@
+"""Async database engine, session factory and the unit of work.
+
+Services never call ``commit()``: the unit-of-work dependency commits when the request
+handler returns and rolls back when it raises (STYLE.md habit 4). Background jobs use
+:func:`unit_of_work` the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import make_url, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+
+def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+@asynccontextmanager
+async def unit_of_work(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    async with factory() as session:
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            raise
+        await session.commit()
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with unit_of_work(request.app.state.sessions) as session:
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+async def ensure_database(url: str) -> None:
+    """Create the database named in ``url`` if it is missing (for `make run` and tests)."""
+    target = make_url(url)
+    name = target.database
+    if not name:
+        raise ValueError("database URL names no database")
+    admin = create_async_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as conn:
+            exists = await conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+            if not exists:
+                await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        await admin.dispose()
+
+
+def _alembic_config(url: str, script_location: Path) -> object:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(script_location))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def _upgrade_sync(url: str, script_location: Path, revision: str) -> None:
+    from alembic import command
+
+    command.upgrade(_alembic_config(url, script_location), revision)  # type: ignore[arg-type]
+
+
+def _downgrade_sync(url: str, script_location: Path, revision: str) -> None:
+    from alembic import command
+
+    command.downgrade(_alembic_config(url, script_location), revision)  # type: ignore[arg-type]
+
+
+async def migrate(url: str, script_location: Path, revision: str = "head") -> None:
+    """Run Alembic in a worker thread; each service's env.py drives its async engine."""
+    import anyio
+
+    await anyio.to_thread.run_sync(_upgrade_sync, url, script_location, revision)
+
+
+async def downgrade(url: str, script_location: Path, revision: str = "base") -> None:
+    import anyio
+
+    await anyio.to_thread.run_sync(_downgrade_sync, url, script_location, revision)

@@ -1,0 +1,1 @@
+"""ArtStore storage element: the bytes, their sidecars, the write-ahead log, the index and the change feed."""
