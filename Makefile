@@ -38,7 +38,7 @@ lint: install ## ruff and mypy
 test: install ## lint, then unit, integration and end-to-end tests against real servers
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/python -m tests.support.run_tests
+	$(BIN)/pytest
 
 bench: install ## benchmarks: ArtStore and SeaweedFS side by side (not part of make test)
 	$(BIN)/python -m bench.run
