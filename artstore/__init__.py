@@ -1,0 +1,1 @@
+"""The ``artstore`` command: run the whole fleet on one machine (``make run``)."""

@@ -1,0 +1,189 @@
+"""``artstore up`` (what ``make run`` calls) and ``artstore migrate``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib.util
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import FrameType
+
+from artstore.infra import Postgres, find_redis
+from artstore.stack import (
+    ADMIN_PORT,
+    INGESTER_PORT,
+    QUERY_PORT,
+    UI_PORT,
+    Service,
+    build_services,
+    load_secrets,
+)
+from artstore.supervisor import Supervisor
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def migrations_of(module: str) -> Path:
+    spec = importlib.util.find_spec(module)
+    if spec is None or spec.origin is None:
+        raise SystemExit(f"cannot find the {module} package")
+    return Path(spec.origin).parent / "migrations"
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def ui_root() -> Path | None:
+    found = sorted(REPO.glob("admin_ui/dist/*/browser/index.html")) or sorted(
+        REPO.glob("admin_ui/dist/*/index.html")
+    )
+    return found[0].parent if found else None
+
+
+def build_ui(var: Path) -> Path | None:
+    """Build the admin UI once when Node.js is present; otherwise say how."""
+    if not (REPO / "admin_ui" / "package.json").exists():
+        print("  admin UI: not built yet in this repository (admin_ui/ has no package.json)")
+        return None
+    if root := ui_root():
+        return root
+    if not shutil.which("npm"):
+        print("  admin UI: Node.js/npm not found; install Node.js 20+ and run `make run` again to serve it")
+        return None
+    print("  admin UI: building it once (npm ci && npm run build; a few minutes on first run)...")
+    log = (var / "logs" / "ui-build.log").open("wb")
+    for step in (["npm", "ci", "--no-audit", "--no-fund"], ["npm", "run", "build"]):
+        if subprocess.run(
+            step, cwd=REPO / "admin_ui", stdout=log, stderr=subprocess.STDOUT, check=False
+        ).returncode:
+            print(f"  admin UI: `{' '.join(step)}` failed; see {var / 'logs' / 'ui-build.log'}")
+            return None
+    return ui_root()
+
+
+def up(var: Path, with_ui: bool, port_offset: int = 0) -> int:
+    started = time.monotonic()
+    var.mkdir(parents=True, exist_ok=True)
+    var.chmod(0o700)
+    secret, first_run = load_secrets(var)
+    postgres = Postgres(var)
+    print("ArtStore: starting the fleet")
+    postgres.start()
+    print(f"  postgres: {postgres.description}")
+    redis_url, redis_note = find_redis()
+    print(f"  redis:    {redis_note}")
+    services = build_services(var, postgres.url, redis_url, secret, port_offset)
+    postgres.create_databases([s.database for s in services])
+    supervisor = Supervisor(var)
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        admin, rest = services[0], services[1:]
+        supervisor.start(admin)
+        supervisor.wait_ready(admin)
+        for service in rest:
+            supervisor.start(service)
+        for service in rest:
+            supervisor.wait_ready(service)
+        ui_url = start_ui(supervisor, var, port_offset) if with_ui else None
+        print_summary(services, ui_url, secret, first_run, var, time.monotonic() - started)
+        while (crashed := supervisor.first_exited()) is None:
+            time.sleep(1)
+        print(f"\n{crashed.name} stopped unexpectedly; see {supervisor.log_of(crashed)}. Stopping the fleet.")
+        return 1
+    except KeyboardInterrupt:
+        print("\nstopping the fleet...")
+        return 0
+    except RuntimeError as exc:
+        print(f"\nstart-up failed: {exc}")
+        return 1
+    finally:
+        supervisor.stop_all()
+        postgres.stop()
+        print("stopped.")
+
+
+def start_ui(supervisor: Supervisor, var: Path, port_offset: int) -> str | None:
+    root = build_ui(var)
+    if root is None:
+        return None
+    config = {
+        "adminUrl": f"http://127.0.0.1:{ADMIN_PORT + port_offset}",
+        "ingesterUrl": f"http://127.0.0.1:{INGESTER_PORT + port_offset}",
+        "queryUrl": f"http://127.0.0.1:{QUERY_PORT + port_offset}",
+    }
+    ui = Service("ui", "artstore.ui_server", "ARTSTORE_UI_", UI_PORT + port_offset, "")
+    ui.settings = {"root": str(root), "config": json.dumps(config), "port": str(ui.port)}
+    supervisor.start(ui)
+    supervisor.wait_ready(ui, timeout=30)
+    return ui.url
+
+
+def print_summary(
+    services: list[Service],
+    ui_url: str | None,
+    secret: dict[str, str],
+    first_run: bool,
+    var: Path,
+    took: float,
+) -> None:
+    print(f"\nArtStore is up ({took:.1f}s). Every service answered /health/ready.\n")
+    for service in services:
+        print(f"  {service.name:<10} {service.url}   (docs: {service.url}/docs)")
+    if ui_url:
+        print(f"  {'admin UI':<10} {ui_url}")
+    print(f"\n  logs: {var / 'logs'}/<service>.log")
+    if first_run:
+        print(f"\n  first ADMIN: admin / {secret['admin_password']}")
+        print("  (shown once; kept in var/secrets.json, mode 600)")
+    else:
+        print("\n  first ADMIN: admin (password in var/secrets.json, key admin_password)")
+    print("\nPress Ctrl-C to stop everything.")
+    sys.stdout.flush()
+
+
+def migrate(var: Path) -> int:
+    from shared.db import migrate as run_migrations
+
+    secret, _ = load_secrets(var)
+    postgres = Postgres(var)
+    postgres.start()
+    try:
+        services = build_services(var, postgres.url, None, secret)
+        postgres.create_databases([s.database for s in services])
+
+        async def run_all() -> None:
+            for service in services:
+                await run_migrations(service.settings["database_url"], migrations_of(service.module))
+                print(f"  {service.name}: migrated")
+
+        asyncio.run(run_all())
+    finally:
+        postgres.stop()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="artstore", description="Run ArtStore on this machine.")
+    parser.add_argument("--var", type=Path, default=Path("var"), help="state directory (default ./var)")
+    commands = parser.add_subparsers(dest="command", required=True)
+    up_cmd = commands.add_parser("up", help="start the whole fleet and wait for Ctrl-C")
+    up_cmd.add_argument("--no-ui", action="store_true", help="do not build or serve the admin UI")
+    up_cmd.add_argument("--port-offset", type=int, default=0, help="shift every port (run a second fleet)")
+    commands.add_parser("migrate", help="create the databases and apply every service's migrations")
+    args = parser.parse_args(argv)
+    var = args.var.resolve()
+    if args.command == "up":
+        return up(var, with_ui=not args.no_ui, port_offset=args.port_offset)
+    var.mkdir(parents=True, exist_ok=True)
+    return migrate(var)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
