@@ -34,8 +34,13 @@ async def running(
     request: pytest.FixtureRequest, database_url: str, redis_url: str, tmp_path: Path
 ) -> AsyncIterator[tuple[str, httpx.AsyncClient]]:
     service: str = request.param
-    settings = settings_for(service, database_url=database_url, redis_url=redis_url,
-                            admin_url="http://127.0.0.1:9", http_retries=0)
+    settings = settings_for(
+        service,
+        database_url=database_url,
+        redis_url=redis_url,
+        admin_url="http://127.0.0.1:9",
+        http_retries=0,
+    )
     app = create_app(service, settings)
     async with LifespanManager(app) as manager:
         transport = httpx.ASGITransport(app=manager.app)
@@ -86,8 +91,13 @@ async def test_openapi_and_docs(running: tuple[str, httpx.AsyncClient]) -> None:
 
 
 async def test_ready_fails_when_postgres_is_gone(database_url: str, redis_url: str) -> None:
-    settings = settings_for("query_module", database_url=database_url, redis_url=redis_url,
-                            admin_url="http://127.0.0.1:9", http_retries=0)
+    settings = settings_for(
+        "query_module",
+        database_url=database_url,
+        redis_url=redis_url,
+        admin_url="http://127.0.0.1:9",
+        http_retries=0,
+    )
     app = create_app("query_module", settings)
     async with LifespanManager(app) as manager:
         await app.state.engine.dispose()
@@ -111,8 +121,13 @@ async def test_ready_fails_when_postgres_is_gone(database_url: str, redis_url: s
 
 
 async def test_redis_down_is_degraded_not_failed(database_url: str, private_redis: Any) -> None:
-    settings = settings_for("query_module", database_url=database_url, redis_url=private_redis.url,
-                            admin_url="http://127.0.0.1:9", http_retries=0)
+    settings = settings_for(
+        "query_module",
+        database_url=database_url,
+        redis_url=private_redis.url,
+        admin_url="http://127.0.0.1:9",
+        http_retries=0,
+    )
     app = create_app("query_module", settings)
     async with LifespanManager(app) as manager:
         private_redis.stop()

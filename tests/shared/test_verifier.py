@@ -23,12 +23,18 @@ def make_app(keys: TestKeys) -> FastAPI:
     app = FastAPI()
     install_error_handlers(app)
     app.add_middleware(RequestIdMiddleware)
-    app.state.verifier = TokenVerifier(keys, issuer=ISSUER, audience=AUDIENCE, leeway=5, min_refresh_interval=0)
+    app.state.verifier = TokenVerifier(
+        keys, issuer=ISSUER, audience=AUDIENCE, leeway=5, min_refresh_interval=0
+    )
 
     @app.get("/me")
     async def me(principal: PrincipalDep) -> dict[str, object]:
-        return {"sub": principal.subject, "kind": principal.kind, "role": principal.role,
-                "scopes": sorted(principal.scopes)}
+        return {
+            "sub": principal.subject,
+            "kind": principal.kind,
+            "role": principal.role,
+            "scopes": sorted(principal.scopes),
+        }
 
     @app.get("/operators")
     async def operators(principal: Principal = Depends(require_role("OPERATOR"))) -> dict[str, str]:
@@ -82,8 +88,10 @@ async def test_alg_none_rejected(client: httpx.AsyncClient, keys: TestKeys) -> N
 
 
 async def test_hs256_signed_with_public_key_rejected(client: httpx.AsyncClient, keys: TestKeys) -> None:
-    public_pem = keys.keys[keys.kid].public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    public_pem = (
+        keys.keys[keys.kid]
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     )
     header = b64(json.dumps({"alg": "HS256", "typ": "JWT", "kid": keys.kid}).encode())
     payload = b64(json.dumps(keys.claims(role="ADMIN")).encode())
