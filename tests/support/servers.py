@@ -161,12 +161,12 @@ def postgres() -> Managed:
 # ---------------------------------------------------------------- Redis
 
 
-def start_redis() -> Managed:
+def start_redis(port: int | None = None) -> Managed:
     binary = shutil.which("redis-server")
     if not binary:
         raise ServerUnavailable("redis-server not found (apt-get install redis-server)")
     workdir = _tmpdir("redis")
-    port = free_port()
+    port = port or free_port()
     process = subprocess.Popen(
         [
             binary,
@@ -207,8 +207,12 @@ def redis() -> Managed:
 # ---------------------------------------------------------------- OpenLDAP
 
 
-def start_slapd() -> Managed:
-    """A private slapd loaded with ``.ldap/`` (base entries, groups and test users)."""
+def start_slapd(*, tls: tuple[Path, Path] | None = None, ldaps_port: int | None = None) -> Managed:
+    """A private slapd loaded with ``.ldap/`` (base entries, groups and test users).
+
+    ``tls`` (certificate and key files) enables StartTLS on the ``ldap://`` URL, and with
+    ``ldaps_port`` also listens for LDAPS there.
+    """
     slapd = shutil.which("slapd") or "/usr/sbin/slapd"
     if not Path(slapd).exists() or not shutil.which("ldapadd"):
         raise ServerUnavailable("slapd/ldapadd not found (apt-get install slapd ldap-utils)")
@@ -217,31 +221,40 @@ def start_slapd() -> Managed:
     (workdir / "db").mkdir()
     port = free_port()
     conf = (ldap_dir / "slapd.conf").read_text().replace("@DB_DIR@", str(workdir / "db"))
+    if tls:
+        conf = f"TLSCertificateFile {tls[0]}\nTLSCertificateKeyFile {tls[1]}\n" + conf
     (workdir / "slapd.conf").write_text(conf)
-    process = subprocess.Popen(
-        [slapd, "-f", str(workdir / "slapd.conf"), "-h", f"ldap://127.0.0.1:{port}/", "-d", "0"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    wait_for(lambda: port_open("127.0.0.1", port), 10, "slapd")
-    url = f"ldap://127.0.0.1:{port}"
-    for ldif in sorted(ldap_dir.glob("*.ldif")):
-        subprocess.run(
-            [
-                "ldapadd",
-                "-x",
-                "-H",
-                url,
-                "-D",
-                "cn=admin,dc=artstore,dc=local",
-                "-w",
-                "admin",
-                "-f",
-                str(ldif),
-            ],
-            check=True,
-            capture_output=True,
+    listen = f"ldap://127.0.0.1:{port}/" + (f" ldaps://127.0.0.1:{ldaps_port}/" if ldaps_port else "")
+    with open(workdir / "log", "wb") as log_file:  # the child keeps its own descriptor
+        process = subprocess.Popen(
+            [slapd, "-f", str(workdir / "slapd.conf"), "-h", listen, "-d", "0"],
+            stdout=subprocess.DEVNULL,
+            stderr=log_file,
         )
+    url = f"ldap://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: process.poll() is None and port_open("127.0.0.1", port), 10, "slapd")
+        for ldif in sorted(ldap_dir.glob("*.ldif")):
+            subprocess.run(
+                [
+                    "ldapadd",
+                    "-x",
+                    "-H",
+                    url,
+                    "-D",
+                    "cn=admin,dc=artstore,dc=local",
+                    "-w",
+                    "admin",
+                    "-f",
+                    str(ldif),
+                ],
+                check=True,
+                capture_output=True,
+            )
+    except (ServerUnavailable, subprocess.CalledProcessError) as exc:
+        log = (workdir / "log").read_text(errors="replace")[-2000:]
+        Managed("slapd", url, process=process, workdir=workdir).stop()
+        raise ServerUnavailable(f"slapd failed: {exc}; log: {log}") from exc
     return Managed("slapd", url, process=process, workdir=workdir)
 
 
