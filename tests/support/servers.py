@@ -208,7 +208,7 @@ def redis() -> Managed:
 
 
 def start_slapd(*, tls: tuple[Path, Path] | None = None, ldaps_port: int | None = None) -> Managed:
-    """A private slapd loaded with ``.ldap/`` (base entries, groups and test users).
+    """A private slapd loaded with ``.ldap/`` (the root entry, then ``*.ldif`` in name order).
 
     ``tls`` (certificate and key files) enables StartTLS on the ``ldap://`` URL, and with
     ``ldaps_port`` also listens for LDAPS there.
@@ -234,7 +234,7 @@ def start_slapd(*, tls: tuple[Path, Path] | None = None, ldaps_port: int | None 
     url = f"ldap://127.0.0.1:{port}"
     try:
         wait_for(lambda: process.poll() is None and port_open("127.0.0.1", port), 10, "slapd")
-        for ldif in sorted(ldap_dir.glob("*.ldif")):
+        for ldif in [ldap_dir / "root.ldif.in", *sorted(ldap_dir.glob("*.ldif"))]:
             subprocess.run(
                 [
                     "ldapadd",
