@@ -1,0 +1,1 @@
+"""The token endpoint, refresh tokens, revocation, brute-force protection and password reset."""

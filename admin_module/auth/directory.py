@@ -1,0 +1,29 @@
+"""The seam for directory (LDAP) users.
+
+The password grant authenticates through one function, ``auth.service.authenticate_password``.
+Users whose ``source`` is ``LDAP`` (and, when a directory is configured, usernames unknown
+locally) are delegated to ``app.state.directory_authenticator``: an object implementing
+:class:`DirectoryAuthenticator`, installed by the LDAP integration, ``None`` by default (then
+directory users cannot log in).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+class DirectoryUnavailable(Exception):
+    """The directory cannot be reached: the token endpoint answers 503 temporarily_unavailable."""
+
+
+class DirectoryAuthenticator(Protocol):
+    async def authenticate(
+        self, session: AsyncSession, *, username: str, password: str, user: dict[str, Any] | None
+    ) -> dict[str, Any] | None:
+        """Bind as ``username``. ``user`` is the local row (source LDAP) or None when the username
+        is unknown locally. Return the user row to log in (created or refreshed in ``session`` as
+        needed), or None for bad credentials. Raise :class:`DirectoryUnavailable` when the
+        directory cannot answer."""
+        ...

@@ -1,0 +1,1 @@
+"""Token signing keys: generation, encryption at rest, rotation and the JWKS."""

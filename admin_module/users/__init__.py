@@ -1,0 +1,1 @@
+"""Users: LOCAL accounts with bcrypt passwords (LDAP users are synced by the ldap package)."""
