@@ -1,0 +1,1 @@
+"""The storage-element registry: registration, health polling, discovery snapshots."""

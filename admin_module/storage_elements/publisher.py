@@ -1,0 +1,104 @@
+"""Publishing the registry snapshot to Redis, and the health poller that feeds it.
+
+The snapshot is written to ``artstore:discovery:storage-elements`` and announced on
+``artstore:discovery:changes`` after every change and every ``republish_interval``
+seconds. A change asks for "at least version V": the publisher reads committed data, so
+it waits (briefly) until the transaction that made V is visible. Without Redis it does
+nothing; services then read ``GET /internal/v1/storage-elements``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from admin_module.storage_elements import repository, service
+from admin_module.storage_elements.client import StorageElementClient
+from shared.db import unit_of_work
+from shared.discovery import SNAPSHOT_CHANNEL, SNAPSHOT_KEY
+
+log = logging.getLogger("artstore.registry")
+
+
+class Publisher:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        redis: Any | None,
+        *,
+        republish_interval: float = 10.0,
+    ) -> None:
+        self.sessions = sessions
+        self.redis = redis
+        self.republish_interval = republish_interval
+        self.wanted = 0
+        self.published = -1
+        self._wake = asyncio.Event()
+
+    def request(self, version: int | None) -> None:
+        if version is not None:
+            self.wanted = max(self.wanted, version)
+            self._wake.set()
+
+    async def publish_once(self) -> int:
+        async with unit_of_work(self.sessions) as session:
+            snap = await service.snapshot(session)
+        if self.redis is not None:
+            payload = json.dumps(snap, default=str)
+            await self.redis.set(SNAPSHOT_KEY, payload)
+            await self.redis.publish(SNAPSHOT_CHANNEL, str(snap["version"]))
+        self.published = int(snap["version"])
+        return self.published
+
+    async def run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.republish_interval)
+            self._wake.clear()
+            for _ in range(100):  # the requesting transaction commits within moments
+                try:
+                    version = await self.publish_once()
+                except Exception as exc:
+                    log.warning("snapshot_publish_failed", extra={"error": repr(exc)})
+                    break
+                if version >= self.wanted:
+                    break
+                await asyncio.sleep(0.05)
+
+
+class HealthPoller:
+    """Polls every SE each ``interval`` seconds; one admin replica at a time (advisory lock)."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        client: StorageElementClient,
+        publisher: Publisher,
+        *,
+        interval: float = 10.0,
+    ) -> None:
+        self.sessions = sessions
+        self.client = client
+        self.publisher = publisher
+        self.interval = interval
+
+    async def poll_once(self) -> int | None:
+        async with unit_of_work(self.sessions) as session:
+            if not await repository.try_poll_lock(session):
+                return None
+            version = await service.poll_all(session, self.client)
+        self.publisher.request(version)
+        return version
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self.poll_once()
+            except Exception as exc:
+                log.warning("health_poll_failed", extra={"error": repr(exc)})
+            await asyncio.sleep(self.interval)
