@@ -1,10 +1,13 @@
 """``create_app(settings)``: the storage element as an ASGI app.
 
 Every resource is opened in the lifespan and closed on the way out (STYLE.md habit 7).
+The WAL is recovered before the first request is served.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -12,21 +15,56 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from shared.app import build_app, core_resources
+from shared.outbox import OutboxDeliverer
+from shared.service_token import ServiceTokenProvider
 from shared.version import __version__
+from storage_element.changes.router import router as changes_router
+from storage_element.files.router import router as files_router
+from storage_element.jobs import retention
+from storage_element.jobs.registry import Jobs
+from storage_element.jobs.router import router as jobs_router
+from storage_element.lifecycle import build_store, prepare
+from storage_element.mode.router import router as mode_router
 from storage_element.settings import Settings
+from storage_element.storage.backends.base import Backend
 
 SERVICE = "storage_element"
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, backend: Backend | None = None) -> FastAPI:
     settings = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with core_resources(app, settings, migrations=MIGRATIONS):
-            yield
+        async with core_resources(app, settings, migrations=MIGRATIONS) as core:
+            store = await build_store(settings, core.sessions, core.redis, backend)
+            await prepare(store)
+            app.state.store, app.state.jobs = store, Jobs()
+            tasks = [asyncio.create_task(retention.run_forever(store), name="retention")]
+            secret = settings.service_client_secret.get_secret_value()
+            if secret:
+                tokens = ServiceTokenProvider(
+                    core.http,
+                    settings.admin_url.rstrip("/") + "/api/v1/auth/token",
+                    settings.service_client_id,
+                    secret,
+                )
+                deliverer = OutboxDeliverer(core.sessions, core.http, tokens, settings.admin_url)
+                tasks.append(asyncio.create_task(deliverer.run(), name="outbox"))
+            try:
+                yield
+            finally:
+                await app.state.jobs.close()
+                for task in tasks:
+                    task.cancel()
+                for task in tasks:
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
 
-    return build_app(
+    app = build_app(
         settings, service=SERVICE, title="ArtStore storage element", version=__version__, lifespan=lifespan
     )
+    for router in (files_router, changes_router, mode_router, jobs_router):
+        app.include_router(router)
+    return app

@@ -1,0 +1,1 @@
+"""The change feed: ``GET /api/v1/changes`` (op upsert, delete, mode; seq within feed_epoch)."""

@@ -1,0 +1,1 @@
+"""File endpoints: upload, record, content, metadata update, delete, verify, listing."""

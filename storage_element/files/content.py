@@ -1,0 +1,106 @@
+"""Content responses: ETag ``"sha256:<hex>"``, If-None-Match (304), Range (206/416),
+If-Range, HEAD, and RFC 6266 ``Content-Disposition`` with UTF-8 names.
+
+Local files go out through Starlette's ``FileResponse`` (sendfile / pathsend where the
+server offers it); other backends stream in 1 MiB chunks.
+"""
+
+from __future__ import annotations
+
+from email.utils import parsedate_to_datetime
+from urllib.parse import quote
+
+from fastapi import Request
+from starlette.responses import FileResponse, Response, StreamingResponse
+
+from storage_element.errors import Archived, Corrupt, RangeNotSatisfiable
+from storage_element.storage.sidecar import Sidecar
+from storage_element.storage.store import Store
+
+
+def etag(sidecar: Sidecar) -> str:
+    return f'"sha256:{sidecar.sha256}"'
+
+
+def content_disposition(filename: str) -> str:
+    ascii_name = "".join(c if 32 <= ord(c) < 127 and c not in '"\\' else "_" for c in filename) or "file"
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """One ``bytes=`` range as (start, end exclusive); None = serve everything.
+
+    Malformed or multi-range headers are ignored (RFC 9110 allows it); a syntactically
+    valid range that cannot be satisfied raises 416.
+    """
+    if not header or not header.startswith("bytes=") or "," in header:
+        return None
+    first, _, last = header[6:].strip().partition("-")
+    try:
+        if first == "":
+            suffix = int(last)
+            if suffix <= 0 or size == 0:
+                raise RangeNotSatisfiable(headers={"Content-Range": f"bytes */{size}"})
+            return max(0, size - suffix), size
+        start = int(first)
+        end = int(last) + 1 if last else size
+    except ValueError:
+        return None
+    if start < 0 or end <= start:
+        return None
+    if start >= size:
+        raise RangeNotSatisfiable(headers={"Content-Range": f"bytes */{size}"})
+    return start, min(end, size)
+
+
+def _if_range_holds(value: str | None, sidecar: Sidecar) -> bool:
+    if value is None:
+        return True
+    if value.startswith('"'):
+        return value == etag(sidecar)
+    try:
+        return parsedate_to_datetime(value) >= sidecar.created_at.replace(microsecond=0)
+    except (TypeError, ValueError):
+        return False
+
+
+def _none_match(value: str | None, sidecar: Sidecar) -> bool:
+    if not value:
+        return False
+    tags = {t.strip().removeprefix("W/") for t in value.split(",")}
+    return "*" in tags or etag(sidecar) in tags
+
+
+async def respond(store: Store, sidecar: Sidecar, request: Request) -> Response:
+    if store.mode.current == "ar":
+        raise Archived(f"file {sidecar.file_id} is archived offline")
+    if sidecar.copy_state == "corrupt":
+        raise Corrupt(f"file {sidecar.file_id} failed verification and is quarantined")
+    headers = {
+        "ETag": etag(sidecar),
+        "Content-Disposition": content_disposition(sidecar.original_filename),
+        "Accept-Ranges": "bytes",
+        "X-ArtStore-Sha256": sidecar.sha256,
+    }
+    if _none_match(request.headers.get("if-none-match"), sidecar):
+        return Response(status_code=304, headers=headers)
+    byte_range = None
+    if _if_range_holds(request.headers.get("if-range"), sidecar):
+        byte_range = parse_range(request.headers.get("range"), sidecar.size)
+    path = store.backend.local_path(sidecar.path)
+    if path is not None:
+        # FileResponse applies the same Range/If-Range rules against our ETag, zero-copy.
+        return FileResponse(path, media_type=sidecar.content_type, headers=headers, stat_result=None)
+    start, end = byte_range or (0, sidecar.size)
+    status = 206 if byte_range else 200
+    if byte_range:
+        headers["Content-Range"] = f"bytes {start}-{end - 1}/{sidecar.size}"
+    headers["Content-Length"] = str(end - start)
+    if request.method == "HEAD":
+        return Response(status_code=status, headers=headers, media_type=sidecar.content_type)
+    return StreamingResponse(
+        store.backend.read_range(sidecar.path, start, end - start),
+        status_code=status,
+        headers=headers,
+        media_type=sidecar.content_type,
+    )

@@ -1,0 +1,1 @@
+"""Maintenance jobs (reindex, consistency, scrub), the retention runner and the job registry."""

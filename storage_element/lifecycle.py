@@ -1,0 +1,76 @@
+"""Building the store and bringing it to a serving state (used by the app and the CLI).
+
+Start-up order: backend, WAL, mode; then an index generation (rebuilt from the sidecars
+when the index is empty); then WAL recovery; only then does the SE serve.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared.db import unit_of_work
+from storage_element.index import repository as repo
+from storage_element.jobs.reindex import reindex
+from storage_element.mode.store import ModeStore
+from storage_element.settings import Settings
+from storage_element.storage.backends.base import Backend
+from storage_element.storage.backends.local import LocalBackend
+from storage_element.storage.backends.s3 import S3Backend
+from storage_element.storage.capacity import Capacity
+from storage_element.storage.recovery import recover
+from storage_element.storage.store import Store
+from storage_element.storage.wal import Wal
+
+
+async def make_backend(settings: Settings) -> Backend:
+    if settings.backend == "s3":
+        s3 = S3Backend(
+            settings.s3_endpoint,
+            settings.s3_access_key,
+            settings.s3_secret_key.get_secret_value(),
+            settings.s3_bucket,
+            secure=settings.s3_secure,
+            prefix=settings.s3_prefix,
+        )
+        await s3.ensure_bucket()
+        return s3
+    return LocalBackend(settings.root, fsync=settings.fsync)
+
+
+async def build_store(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    redis: Redis | None,
+    backend: Backend | None = None,
+) -> Store:
+    backend = backend or await make_backend(settings)
+    return Store(
+        settings=settings,
+        backend=backend,
+        wal=Wal(settings.state_dir, fsync=settings.fsync),
+        sessions=sessions,
+        mode=ModeStore(settings.state_dir, settings.initial_mode, fsync=settings.fsync),
+        capacity=Capacity(
+            backend,
+            quota=settings.quota_bytes,
+            warning=settings.capacity_warning_ratio,
+            critical=settings.capacity_critical_ratio,
+        ),
+        redis=redis,
+    )
+
+
+async def prepare(store: Store) -> dict[str, Any]:
+    """Index generation, WAL recovery, capacity: everything before the first request."""
+    async with unit_of_work(store.sessions) as session:
+        gen = await repo.active(session)
+    report: dict[str, Any] = {}
+    if gen is None:
+        report["reindex"] = await reindex(store)
+    report["recovery"] = await recover(store)
+    async with store.sessions() as session:
+        _count, store.capacity.used = await repo.totals(session)
+    return report

@@ -1,0 +1,1 @@
+"""The SE's mode (edit, rw, ro, ar): persisted, enforced, changed, announced."""

@@ -1,0 +1,1 @@
+"""Bytes and sidecars on a backend, the write-ahead log, the write protocol and recovery."""

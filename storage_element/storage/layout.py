@@ -1,0 +1,72 @@
+"""Storage names and the on-disk layout (ARCHITECTURE.md "On-disk layout").
+
+``<YYYY>/<MM>/<DD>/<HH>/<safe stem>_<file id>.<ext>`` plus ``.attr.json``, times in UTC.
+The original filename is kept exactly in the sidecar; the storage name is a sanitised,
+bounded form of it: no path separators, no control characters, no ``..``, Unicode kept.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import datetime
+
+from shared.errors import InvalidInput
+
+SIDECAR_SUFFIX = ".attr.json"
+QUARANTINE_DIR = ".quarantine"
+MAX_STEM_BYTES = 120
+MAX_EXT_CHARS = 16
+FILE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
+_UNSAFE = re.compile(r'[/\\:*?"<>|\x00-\x1f\x7f]')
+
+
+def check_file_id(file_id: str) -> str:
+    if not FILE_ID_RE.fullmatch(file_id):
+        raise InvalidInput("file_id must be 1-128 characters of letters, digits, '-' and '_'")
+    return file_id
+
+
+def _clean(text: str) -> str:
+    text = unicodedata.normalize("NFC", text)
+    text = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C")
+    text = _UNSAFE.sub("_", text)
+    text = re.sub(r"\s+", " ", text).strip(" .")
+    return text.replace("..", "_")
+
+
+def _truncate_bytes(text: str, limit: int) -> str:
+    encoded = text.encode("utf-8")[:limit]
+    return encoded.decode("utf-8", errors="ignore")
+
+
+def split_name(original: str) -> tuple[str, str]:
+    base = original.replace("\\", "/").rsplit("/", 1)[-1]
+    stem, dot, ext = base.rpartition(".")
+    if not dot or not stem:
+        return base, ""
+    return stem, ext
+
+
+def storage_name(original_filename: str, file_id: str) -> str:
+    stem, ext = split_name(original_filename)
+    safe_stem = _truncate_bytes(_clean(stem), MAX_STEM_BYTES) or "file"
+    safe_ext = re.sub(r"[^0-9A-Za-z]", "", ext)[:MAX_EXT_CHARS].lower()
+    name = f"{safe_stem}_{file_id}"
+    return f"{name}.{safe_ext}" if safe_ext else name
+
+
+def data_key(created_at: datetime, name: str) -> str:
+    return f"{created_at:%Y/%m/%d/%H}/{name}"
+
+
+def sidecar_key(key: str) -> str:
+    return key + SIDECAR_SUFFIX
+
+
+def quarantine_key(key: str) -> str:
+    return f"{QUARANTINE_DIR}/{key}"
+
+
+def is_sidecar(key: str) -> bool:
+    return key.endswith(SIDECAR_SUFFIX) and not key.startswith(QUARANTINE_DIR + "/")

@@ -1,0 +1,225 @@
+"""Metadata updates, deletes and quarantine: WAL, then sidecar, then index (the order and
+crash points are listed in :mod:`.writer`)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import datetime
+from typing import Any
+
+import anyio.to_thread
+
+from shared.auth import Principal
+from shared.errors import Conflict, InvalidInput
+from shared.outbox import audit_event
+from storage_element.errors import FileNotFound, LegalHold, ModeForbids, RetentionActive
+from storage_element.index.repository import mark_verified
+from storage_element.mode.rules import ALLOWED
+from storage_element.storage.crash import crash_point
+from storage_element.storage.layout import quarantine_key, sidecar_key
+from storage_element.storage.sidecar import Quarantine, Retention, Sidecar, check_limits, utcnow
+from storage_element.storage.store import Store
+
+SAGA_REASONS = ("pending", "relocated")
+
+
+async def _load(store: Store, file_id: str) -> Sidecar:
+    sidecar = await store.find(file_id)
+    if sidecar is None:
+        raise FileNotFound(f"file {file_id} is not on this storage element")
+    return sidecar
+
+
+def _shortens(old: Retention, new: Retention) -> bool:
+    if old.policy == "permanent":
+        if new.policy != "permanent":
+            return True
+        if old.retain_until is None:
+            return new.retain_until is not None
+        return new.retain_until is not None and new.retain_until < old.retain_until
+    return False
+
+
+def apply_changes(old: Sidecar, changes: dict[str, Any], *, mode: str) -> Sidecar:
+    """The new sidecar for a PATCH, or an error when a rule forbids it."""
+    data = old.doc()
+    for name in ("description", "tags", "metadata"):
+        if changes.get(name) is not None:
+            data[name] = changes[name]
+    check_limits(description=data["description"], tags=data["tags"], metadata=data["metadata"])
+    retention = old.retention.model_copy()
+    if changes.get("retention") is not None:
+        retention = Retention.model_validate({**old.retention.model_dump(), **changes["retention"]})
+        if _shortens(old.retention, retention):
+            raise RetentionActive("a permanent file's retention can never be shortened")
+        if (
+            mode == "rw"
+            and old.retention.policy == "temporary"
+            and retention.policy == "temporary"
+            and (
+                old.retention.expires_at
+                and (retention.expires_at or old.retention.expires_at) < old.retention.expires_at
+            )
+        ):
+            raise RetentionActive("retention may not be shortened on an rw storage element")
+    if changes.get("legal_hold") is not None:
+        retention.legal_hold = bool(changes["legal_hold"])
+    data["retention"] = retention.model_dump(mode="json")
+    if changes.get("copy_state") is not None:
+        if changes["copy_state"] != "committed" or old.copy_state not in ("pending", "committed"):
+            raise Conflict("copy_state may only switch from pending to committed")
+        data["copy_state"] = "committed"
+    data["revision"] = old.revision + 1
+    data["updated_at"] = utcnow().isoformat()
+    return Sidecar.load(data)
+
+
+async def update(store: Store, file_id: str, changes: dict[str, Any], *, actor: Principal | None) -> Sidecar:
+    async with store.file_lock(file_id):
+        old = await _load(store, file_id)
+        if "update" not in ALLOWED[store.mode.current]:
+            raise ModeForbids(f"mode {store.mode.current} does not accept metadata updates")
+        new = apply_changes(old, changes, mode=store.mode.current)
+        rec = await store.wal.intent(
+            "update", file_id, {"sidecar": sidecar_key(old.path)}, revision=new.revision
+        )
+        crash_point("update_after_wal_intent")
+        await store.backend.put_small(sidecar_key(old.path), new.dump())  # the commit point
+        crash_point("update_after_sidecar")
+        await store.wal.committed(rec)
+        crash_point("update_after_wal_commit")
+        event = audit_event(
+            service="storage_element",
+            action="file.update",
+            target=file_id,
+            actor=actor,
+            details={"se_id": store.se_id, "revision": new.revision, "fields": sorted(changes)},
+        )
+        await store.index_change("upsert", file_id, new, audit=event)
+        crash_point("update_after_index")
+        await store.wal.done(rec)
+        return new
+
+
+def check_delete(
+    sidecar: Sidecar, *, mode: str, reason: str | None, sha256: str | None, now: datetime
+) -> None:
+    """Mode, retention and legal hold (ARCHITECTURE.md "Retention on the SE")."""
+    if "delete" not in ALLOWED[mode]:
+        raise ModeForbids(f"mode {mode} does not allow deletes")
+    if reason == "pending":
+        if sidecar.copy_state != "pending":
+            raise Conflict("only a pending copy can be removed with reason=pending")
+        return
+    if reason == "relocated":
+        if not sha256 or not hmac.compare_digest(sha256.lower(), sidecar.sha256):
+            raise Conflict("the relocated copy's sha256 does not match this copy")
+        return
+    ret = sidecar.retention
+    if ret.legal_hold:
+        raise LegalHold(f"file {sidecar.file_id} is under legal hold")
+    if ret.policy == "permanent":
+        if ret.retain_until is None or ret.retain_until > now:
+            raise RetentionActive(f"file {sidecar.file_id} is retained until {ret.retain_until or 'forever'}")
+        return
+    if mode != "edit" and ret.expires_at is not None and ret.expires_at > now:
+        raise RetentionActive(f"file {sidecar.file_id} expires at {ret.expires_at.isoformat()}")
+
+
+async def delete(
+    store: Store,
+    file_id: str,
+    *,
+    actor: Principal | None,
+    reason: str | None = None,
+    target: str | None = None,
+    sha256: str | None = None,
+    action: str = "file.delete",
+) -> Sidecar:
+    if reason is not None and reason not in SAGA_REASONS:
+        raise InvalidInput("reason must be pending or relocated")
+    if reason == "relocated" and not (target and sha256):
+        raise InvalidInput("reason=relocated needs target and sha256")
+    async with store.file_lock(file_id):
+        sidecar = await _load(store, file_id)
+        check_delete(sidecar, mode=store.mode.current, reason=reason, sha256=sha256, now=utcnow())
+        keys = {
+            "data": sidecar.path,
+            "sidecar": sidecar_key(sidecar.path),
+            "quarantine": quarantine_key(sidecar.path),
+        }
+        rec = await store.wal.intent("delete", file_id, keys)
+        crash_point("delete_after_wal_intent")
+        await store.backend.delete(keys["sidecar"])  # the commit point: the file is gone
+        crash_point("delete_after_sidecar")
+        await store.backend.delete(keys["data"])
+        await store.backend.delete(keys["quarantine"])
+        crash_point("delete_after_data")
+        await store.wal.committed(rec)
+        crash_point("delete_after_wal_commit")
+        details = {"se_id": store.se_id, "sha256": sidecar.sha256, "size": sidecar.size, "reason": reason}
+        if reason == "relocated":
+            details.update(target=target, target_sha256=sha256)
+        event = audit_event(
+            service="storage_element", action=action, target=file_id, actor=actor, details=details
+        )
+        await store.index_change("delete", file_id, None, audit=event)
+        crash_point("delete_after_index")
+        await store.wal.done(rec)
+        store.capacity.freed(sidecar.size)
+        return sidecar
+
+
+async def rehash(store: Store, key: str) -> str | None:
+    if await store.backend.size(key) is None:
+        return None
+    hasher = hashlib.sha256()
+    async for chunk in store.backend.read_range(key):
+        await anyio.to_thread.run_sync(hasher.update, chunk)
+    return hasher.hexdigest()
+
+
+async def quarantine(
+    store: Store, sidecar: Sidecar, observed: str | None, *, actor: Principal | None
+) -> Sidecar:
+    """Move a corrupt copy's bytes aside and mark its sidecar ``corrupt`` (feed: upsert)."""
+    qkey = quarantine_key(sidecar.path)
+    rec = await store.wal.intent("quarantine", sidecar.file_id, {"data": sidecar.path, "quarantine": qkey})
+    if observed is not None:
+        await store.backend.rename(sidecar.path, qkey)
+    data = sidecar.doc()
+    data["copy_state"] = "corrupt"
+    data["quarantine"] = Quarantine(
+        detected_at=utcnow(),
+        observed_sha256=observed,
+        previous_state="pending" if sidecar.copy_state == "pending" else "committed",
+    ).model_dump(mode="json")
+    new = Sidecar.load(data)
+    await store.backend.put_small(sidecar_key(sidecar.path), new.dump())
+    await store.wal.committed(rec)
+    event = audit_event(
+        service="storage_element",
+        action="file.quarantine",
+        target=sidecar.file_id,
+        actor=actor,
+        outcome="failure",
+        details={"se_id": store.se_id, "expected_sha256": sidecar.sha256, "observed_sha256": observed},
+    )
+    await store.index_change("upsert", sidecar.file_id, new, audit=event)
+    await store.wal.done(rec)
+    return new
+
+
+async def verify(store: Store, file_id: str, *, actor: Principal | None) -> tuple[bool, str | None]:
+    async with store.file_lock(file_id):
+        sidecar = await _load(store, file_id)
+        if sidecar.copy_state == "corrupt":
+            return False, sidecar.quarantine.observed_sha256 if sidecar.quarantine else None
+        observed = await rehash(store, sidecar.path)
+        if observed is not None and hmac.compare_digest(observed, sidecar.sha256):
+            async with store.sessions.begin() as session:
+                await mark_verified(session, file_id, utcnow())
+            return True, observed
+        await quarantine(store, sidecar, observed, actor=actor)
+        return False, observed

@@ -1,0 +1,98 @@
+"""The storage element's working parts, built once in the lifespan (``app.state.store``).
+
+:meth:`Store.index_change` is step 7 of every change (index row, change-feed entry and
+audit event in one Postgres transaction) and :meth:`Store.notify` is step 8.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared.db import unit_of_work
+from shared.discovery import SE_CHANGES_CHANNEL
+from shared.outbox import record
+from storage_element.index import repository as repo
+from storage_element.mode.store import ModeStore
+from storage_element.settings import Settings
+from storage_element.storage.backends.base import Backend
+from storage_element.storage.capacity import Capacity
+from storage_element.storage.layout import sidecar_key
+from storage_element.storage.sidecar import Sidecar
+from storage_element.storage.wal import Wal
+
+log = logging.getLogger("artstore.storage_element")
+
+
+@dataclass
+class Store:
+    settings: Settings
+    backend: Backend
+    wal: Wal
+    sessions: async_sessionmaker[AsyncSession]
+    mode: ModeStore
+    capacity: Capacity
+    redis: Redis | None = None
+    _locks: dict[str, asyncio.Lock] = field(default_factory=lambda: defaultdict(asyncio.Lock))
+
+    @property
+    def se_id(self) -> str:
+        return self.settings.se_id
+
+    @asynccontextmanager
+    async def file_lock(self, file_id: str) -> AsyncIterator[None]:
+        """One change at a time per file id in this process (the SE owns its root alone)."""
+        lock = self._locks[file_id]
+        async with lock:
+            yield
+        if not lock.locked() and not lock._waiters:
+            self._locks.pop(file_id, None)
+
+    async def read_sidecar(self, data_key: str) -> Sidecar | None:
+        raw = await self.backend.read_small(sidecar_key(data_key))
+        return None if raw is None else Sidecar.load(raw)
+
+    async def find(self, file_id: str) -> Sidecar | None:
+        async with self.sessions() as session:
+            doc = await repo.get_doc(session, file_id)
+        return None if doc is None else Sidecar.load(doc)
+
+    async def index_change(
+        self, op: str, file_id: str, sidecar: Sidecar | None, *, audit: dict[str, Any] | None = None
+    ) -> tuple[int, str]:
+        """Upsert or delete the index row with its feed entry (and audit event): one transaction."""
+        async with unit_of_work(self.sessions) as session:
+            gen = await repo.active(session, lock=True)
+            if gen is None:
+                raise RuntimeError("the index has no active generation")
+            if sidecar is not None:
+                await repo.upsert_file(session, gen.generation, sidecar)
+                seq = await repo.append_change(
+                    session, gen.generation, "upsert", file_id=file_id, doc=sidecar.doc()
+                )
+            else:
+                await repo.delete_file(session, gen.generation, file_id)
+                seq = await repo.append_change(session, gen.generation, "delete", file_id=file_id)
+            if audit is not None:
+                await record(session, audit)
+        await self.notify(seq, op, gen.feed_epoch)
+        return seq, gen.feed_epoch
+
+    async def notify(self, seq: int, op: str, feed_epoch: str) -> None:
+        """Wake feed consumers early; a lost notification only delays them."""
+        if self.redis is None:
+            return
+        message = json.dumps({"se_id": self.se_id, "seq": seq, "op": op, "feed_epoch": feed_epoch})
+        try:
+            await self.redis.publish(SE_CHANGES_CHANNEL, message)
+        except Exception as exc:  # never fail a committed change because Redis is down
+            log.warning("change_notify_failed", extra={"error": repr(exc)})

@@ -1,0 +1,172 @@
+"""The write protocol of an upload (ARCHITECTURE.md section 3), in this order:
+
+1. reserve capacity (507 before a byte of the body is read);
+2. WAL intent with the temp, data and sidecar keys, fsynced: recovery knows what to undo;
+3. stream the body to a temp file, sha256 on the way, check length and checksum, fsync;
+4. rename the temp file to the data key (local) / complete the multipart upload (S3);
+5. write the sidecar (temp, fsync, rename, directory fsync): **the commit point**;
+6. WAL ``committed``: from here recovery rolls forward instead of back;
+7. index row + change-feed entry + audit event in one Postgres transaction;
+8. publish the change notification (best effort: the feed is the truth).
+
+Crash points (``ARTSTORE_SE_CRASH_AT``) and the recovery of each:
+
+==========================  ===============================================================
+``put_after_wal_intent``    nothing written: the record is aborted
+``put_mid_stream``          temp file partly written: temp removed, record aborted
+``put_before_data_rename``  temp complete and fsynced: temp removed, record aborted
+``put_after_data_rename``   data without sidecar (garbage): data removed, record aborted
+``put_after_sidecar``       committed by the sidecar: rolled forward (indexed)
+``put_after_wal_commit``    committed, not indexed: indexed
+``put_after_index``         indexed, response lost: nothing to do; a retry answers 200
+``update_after_wal_intent`` sidecar unchanged: the index is refreshed from it
+``update_after_sidecar``    new sidecar in place: rolled forward (indexed)
+``update_after_wal_commit`` the same
+``update_after_index``      nothing to do
+``delete_after_wal_intent`` sidecar present: the delete never happened (aborted)
+``delete_after_sidecar``    sidecar gone (commit point): data removed, index row deleted
+``delete_after_data``       the same
+``delete_after_wal_commit`` the same
+``delete_after_index``      nothing to do
+==========================  ===============================================================
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import anyio.to_thread
+
+from shared.auth import Principal
+from shared.outbox import audit_event
+from storage_element.errors import ChecksumMismatch, FileExists, LengthMismatch, ModeForbids, TooLarge
+from storage_element.mode.rules import ALLOWED
+from storage_element.storage.backends.base import CHUNK, DataWriter
+from storage_element.storage.crash import crash_point
+from storage_element.storage.layout import data_key, sidecar_key, storage_name
+from storage_element.storage.sidecar import Sidecar, utcnow
+from storage_element.storage.store import Store
+
+
+class Body:
+    """The request body with its declared bounds."""
+
+    def __init__(
+        self, chunks: AsyncIterator[bytes], *, length: int | None, limit: int, expected_sha256: str | None
+    ) -> None:
+        self.chunks, self.length, self.limit = chunks, length, limit
+        self.expected_sha256 = expected_sha256.lower() if expected_sha256 else None
+
+    async def pump(self, sink: DataWriter | None) -> tuple[int, str]:
+        """Stream to ``sink`` (or only hash), in 1 MiB pieces; returns (size, sha256)."""
+        hasher = hashlib.sha256()
+        size, buffer, first = 0, bytearray(), True
+
+        async def flush() -> None:
+            nonlocal buffer, first
+            data = bytes(buffer)
+            buffer = bytearray()
+            await anyio.to_thread.run_sync(hasher.update, data)
+            if sink is not None:
+                await sink.write(data)
+                if first:
+                    first = False
+                    crash_point("put_mid_stream")
+
+        async for chunk in self.chunks:
+            size += len(chunk)
+            if self.length is not None and size > self.length:
+                raise LengthMismatch(f"body is longer than Content-Length {self.length}")
+            if size > self.limit:
+                raise TooLarge(f"body is larger than the {self.limit} bytes reserved")
+            buffer += chunk
+            if len(buffer) >= CHUNK:
+                await flush()
+        if buffer:
+            await flush()
+        if self.length is not None and size != self.length:
+            raise LengthMismatch(f"body has {size} bytes, Content-Length said {self.length}")
+        digest = hasher.hexdigest()
+        if self.expected_sha256 and not hmac.compare_digest(digest, self.expected_sha256):
+            raise ChecksumMismatch(f"body sha256 is {digest}")
+        return size, digest
+
+
+async def put(
+    store: Store, *, fields: dict[str, Any], body: Body, reserve: int, actor: Principal | None = None
+) -> tuple[Sidecar, bool]:
+    """Store a new file; returns (sidecar, created). ``fields`` are the sidecar's attributes."""
+    file_id = str(fields["file_id"])
+    async with store.file_lock(file_id):
+        existing = await store.find(file_id)
+        if existing is not None:
+            return await _retry(existing, body), False
+        if "create" not in ALLOWED[store.mode.current]:
+            raise ModeForbids(f"mode {store.mode.current} does not accept uploads")
+        reservation = await store.capacity.reserve(reserve)
+        committed = 0
+        try:
+            sidecar = await _write(store, fields, body, actor)
+            committed = sidecar.size
+        finally:
+            store.capacity.release(reservation, committed=committed)
+        return sidecar, True
+
+
+async def _retry(existing: Sidecar, body: Body) -> Sidecar:
+    size, digest = await body.pump(None)
+    if size != existing.size or not hmac.compare_digest(digest, existing.sha256):
+        raise FileExists(f"file {existing.file_id} exists with other content")
+    return existing
+
+
+async def _write(store: Store, fields: dict[str, Any], body: Body, actor: Principal | None) -> Sidecar:
+    now = utcnow()
+    file_id = str(fields["file_id"])
+    name = storage_name(str(fields["original_filename"]), file_id)
+    key = data_key(now, name)
+    directory = key.rsplit("/", 1)[0]
+    keys = {"data": key, "temp": f"{directory}/.{name}.tmp-{uuid.uuid4().hex}", "sidecar": sidecar_key(key)}
+    rec = await store.wal.intent("put", file_id, keys)  # 2: fsynced before any byte
+    crash_point("put_after_wal_intent")
+    writer = await store.backend.open_writer(key, keys["temp"])
+    try:
+        size, digest = await body.pump(writer)  # 3: hashed while streaming
+        crash_point("put_before_data_rename")
+        await writer.commit()  # 3-4: fsync, rename, directory fsync
+        crash_point("put_after_data_rename")
+        sidecar = Sidecar.model_validate(
+            {
+                "created_at": now,
+                "updated_at": now,
+                **fields,
+                "storage_name": name,
+                "path": key,
+                "size": size,
+                "sha256": digest,
+            }
+        )
+        await store.backend.put_small(keys["sidecar"], sidecar.dump())  # 5: the commit point
+    except BaseException:
+        await writer.abort()
+        await store.backend.delete(key)
+        await store.wal.aborted(rec)
+        raise
+    crash_point("put_after_sidecar")
+    await store.wal.committed(rec)  # 6
+    crash_point("put_after_wal_commit")
+    event = audit_event(
+        service="storage_element",
+        action="file.upload",
+        target=file_id,
+        actor=actor,
+        details={"se_id": store.se_id, "size": size, "sha256": digest, "copy_state": sidecar.copy_state},
+    )
+    await store.index_change("upsert", file_id, sidecar, audit=event)  # 7 and 8
+    crash_point("put_after_index")
+    await store.wal.done(rec)
+    return sidecar
