@@ -1,0 +1,1 @@
+"""Clients of the services the ingester calls (the storage elements)."""
