@@ -1,0 +1,103 @@
+"""An admin module running in-process against real Postgres, Redis and SMTP servers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+
+from admin_module.app import create_app
+from admin_module.settings import Settings
+from tests.support.smtp import Mailbox, smtp_server
+from tests.support.tokens import ISSUER
+
+ADMIN_PASSWORD = "bootstrap-Admin-pass-1"
+KEK = "kek-for-tests-5b0c1d8e9f7a6b5c4d3e2f1a"
+FLEET_SECRETS = {
+    "svc-ingester": "ingester-fleet-3a9f2c1b7d6e5f4a",
+    "svc-query": "query-fleet-8b7c6d5e4f3a2b1c",
+}
+
+
+def admin_settings(database_url: str, redis_url: str | None, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "env": "test",
+        "database_url": database_url,
+        "redis_url": redis_url,
+        "jwt_issuer": ISSUER,
+        "key_encryption_key": KEK,
+        "bcrypt_rounds": 4,
+        "bootstrap_password": ADMIN_PASSWORD,
+        "fleet_secrets": FLEET_SECRETS,
+        "jwks_min_refresh_seconds": 0,
+        "http_retries": 0,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@dataclass
+class Admin:
+    app: FastAPI
+    client: httpx.AsyncClient
+    settings: Settings
+
+    async def login(self, username: str, password: str, **extra: str) -> httpx.Response:
+        data = {"grant_type": "password", "username": username, "password": password, **extra}
+        return await self.client.post("/api/v1/auth/token", data=data)
+
+    async def token(self, username: str = "admin", password: str = ADMIN_PASSWORD) -> str:
+        response = await self.login(username, password)
+        assert response.status_code == 200, response.text
+        return str(response.json()["access_token"])
+
+    async def headers(self, username: str = "admin", password: str = ADMIN_PASSWORD) -> dict[str, str]:
+        return {"Authorization": f"Bearer {await self.token(username, password)}"}
+
+    async def create_user(
+        self, username: str, password: str, role: str = "USER", **extra: Any
+    ) -> dict[str, Any]:
+        response = await self.client.post(
+            "/api/v1/users",
+            json={"username": username, "password": password, "role": role, **extra},
+            headers=await self.headers(),
+        )
+        assert response.status_code == 201, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+
+@pytest.fixture
+def mailbox() -> Iterator[Mailbox]:
+    with smtp_server() as box:
+        yield box
+
+
+@pytest.fixture
+def admin_overrides() -> dict[str, Any]:
+    """Tests override settings by redefining this fixture or with ``@pytest.mark.parametrize``."""
+    return {}
+
+
+@asynccontextmanager
+async def running_admin(settings: Settings) -> AsyncIterator[Admin]:
+    app = create_app(settings)
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app, client=("10.0.0.1", 40000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://admin.test") as client:
+            yield Admin(app, client, settings)
+
+
+@pytest.fixture
+async def admin(
+    database_url: str, redis_url: str, mailbox: Mailbox, admin_overrides: dict[str, Any]
+) -> AsyncIterator[Admin]:
+    overrides = {"smtp_host": mailbox.host, "smtp_port": mailbox.port, **admin_overrides}
+    async with running_admin(admin_settings(database_url, redis_url, **overrides)) as running:
+        yield running
