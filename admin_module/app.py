@@ -22,6 +22,8 @@ from admin_module.auth.ratelimit import RateLimiter
 from admin_module.auth.router import router as auth_router
 from admin_module.keys.router import router as keys_router
 from admin_module.keys.service import KeyRing, LocalJwksSource, rotation_loop
+from admin_module.ldap.router import router as ldap_router
+from admin_module.ldap.runner import directory_integration
 from admin_module.service_accounts.router import router as service_accounts_router
 from admin_module.service_accounts.service import seed_fleet
 from admin_module.settings import Settings
@@ -70,7 +72,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 rotation_loop(core.sessions, ring, settings.key_rotation_check_seconds), name="key-rotation"
             )
             try:
-                yield
+                async with directory_integration(app, settings.ldap, core.sessions):
+                    yield
             finally:
                 rotation.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -81,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     # The LDAP integration installs its authenticator here (auth/directory.py); None: no directory.
     app.state.directory_authenticator = None
-    for router in (auth_router, keys_router, users_router, service_accounts_router, audit_router):
+    routers = (auth_router, keys_router, users_router, service_accounts_router, audit_router, ldap_router)
+    for router in routers:
         app.include_router(router)
     return app

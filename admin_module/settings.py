@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from admin_module.ldap.settings import LdapSettings
 from shared.settings import ServiceSettings, is_placeholder
 
 DEVELOPMENT_KEK = "dev-only-key-encryption-key-do-not-use"
@@ -61,6 +62,9 @@ class Settings(ServiceSettings):
     smtp_password: SecretStr | None = None
     smtp_sender: str = "artstore@localhost"
     smtp_timeout: float = 10.0
+
+    # The LDAP directory (ARTSTORE_ADMIN_LDAP_*, admin_module/ldap/settings.py); off without URLs.
+    ldap: LdapSettings = Field(default_factory=LdapSettings)
 
     @field_validator("fleet_secrets")
     @classmethod

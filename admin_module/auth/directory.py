@@ -18,6 +18,11 @@ class DirectoryUnavailable(Exception):
     """The directory cannot be reached: the token endpoint answers 503 temporarily_unavailable."""
 
 
+class DirectoryRefused(Exception):
+    """The password was right but the directory account may not log in (dismissed, no mapped
+    group): the token endpoint answers invalid_grant with this message as the description."""
+
+
 class DirectoryAuthenticator(Protocol):
     async def authenticate(
         self, session: AsyncSession, *, username: str, password: str, user: dict[str, Any] | None
@@ -25,5 +30,5 @@ class DirectoryAuthenticator(Protocol):
         """Bind as ``username``. ``user`` is the local row (source LDAP) or None when the username
         is unknown locally. Return the user row to log in (created or refreshed in ``session`` as
         needed), or None for bad credentials. Raise :class:`DirectoryUnavailable` when the
-        directory cannot answer."""
+        directory cannot answer, :class:`DirectoryRefused` when the account may not log in."""
         ...

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from admin_module.audit import service as audit
 from admin_module.audit.schemas import Actor
 from admin_module.auth import repository, tokens
-from admin_module.auth.directory import DirectoryAuthenticator, DirectoryUnavailable
+from admin_module.auth.directory import DirectoryAuthenticator, DirectoryRefused, DirectoryUnavailable
 from admin_module.auth.errors import (
     InvalidClient,
     InvalidGrant,
@@ -95,6 +95,8 @@ async def authenticate_password(
             user = await env.directory.authenticate(session, username=username, password=password, user=user)
         except DirectoryUnavailable:
             return LoginResult(user, TemporarilyUnavailable("the directory is unreachable"), "directory_down")
+        except DirectoryRefused as exc:
+            return LoginResult(user, InvalidGrant(str(exc)), "directory_refused")
         ok = user is not None
     else:
         ok = await env.hasher.verify(password, None if user is None else user["password_hash"])

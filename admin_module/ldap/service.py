@@ -1,0 +1,221 @@
+"""Directory logins and the directory sync, framework-free (STYLE.md habit 3).
+
+Login: :class:`LdapAuthenticator` is what the password grant calls for LDAP users and for
+usernames unknown locally (``admin_module/auth/directory.py``). It binds as the person
+(live bind, the password is never stored), then creates or refreshes their user row:
+source ``LDAP``, ``ldap_dn``, names, e-mail and the role of their groups. The grant then
+applies lockout, rate limits and audit exactly as for LOCAL users.
+
+Sync: :func:`apply_snapshot` makes the users table agree with the directory: people under
+the users base are created or updated; LDAP users who moved under the dismissed base, lost
+every mapped group or are gone are set ``INACTIVE`` and their refresh tokens revoked. A
+LOCAL user keeps its username unless ``precedence`` is ``ldap``, in which case the sync
+turns it into the directory's user (its local password stops working).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from admin_module.audit import service as audit
+from admin_module.audit.schemas import Actor
+from admin_module.auth import repository as tokens_repo
+from admin_module.auth.directory import DirectoryRefused
+from admin_module.auth.directory import DirectoryUnavailable as SeamUnavailable
+from admin_module.deps import RequestContext
+from admin_module.ldap import repository
+from admin_module.ldap.directory import Directory, DirectorySnapshot, DirectoryUser
+from admin_module.ldap.errors import (
+    AccountDismissed,
+    DirectoryUnavailable,
+    InvalidCredentials,
+    NotInDirectory,
+)
+from admin_module.ldap.roles import role_for
+from admin_module.ldap.schemas import SyncReport
+from admin_module.ldap.settings import LdapSettings, Role
+from admin_module.users import repository as users
+
+log = logging.getLogger("artstore.admin.ldap")
+
+SYSTEM = Actor(id="ldap-sync", username="ldap-sync", kind="system")
+NO_ROLE = "no ArtStore role: the directory account is in none of the groups mapped to a role"
+DISMISSED = "the directory account is dismissed"
+
+
+@dataclass
+class LdapAuthenticator:
+    """The password grant's directory authenticator (the seam in ``auth/directory.py``)."""
+
+    directory: Directory
+    settings: LdapSettings
+
+    async def authenticate(
+        self, session: AsyncSession, *, username: str, password: str, user: dict[str, Any] | None
+    ) -> dict[str, Any] | None:
+        try:
+            person = await self.directory.authenticate(username, password)
+        except DirectoryUnavailable as exc:
+            raise SeamUnavailable(exc.detail) from exc
+        except AccountDismissed as exc:
+            if user is not None:
+                await deactivate(session, user, reason="dismissed", ctx=None)
+            raise DirectoryRefused(DISMISSED) from exc
+        except (NotInDirectory, InvalidCredentials):
+            return None
+        role = role_for(person.groups, self.settings.group_roles)
+        if role is None:
+            raise DirectoryRefused(NO_ROLE)
+        return await upsert_person(session, person, role, existing=user, actor=None)
+
+
+# ---------------------------------------------------------------- user rows
+
+
+def _fields(person: DirectoryUser, role: Role, now: datetime) -> dict[str, Any]:
+    return {
+        "email": person.email,
+        "full_name": person.full_name or _joined(person.given_name, person.surname),
+        "role": role,
+        "ldap_dn": person.dn,
+        "last_sync_at": now,
+    }
+
+
+def _joined(*parts: str | None) -> str | None:
+    return " ".join(p for p in parts if p) or None
+
+
+async def upsert_person(
+    session: AsyncSession,
+    person: DirectoryUser,
+    role: Role,
+    *,
+    existing: dict[str, Any] | None,
+    actor: Actor | None,
+) -> dict[str, Any] | None:
+    """Create or refresh the LDAP user row of ``person``; None when a LOCAL user holds the name."""
+    now = datetime.now(UTC)
+    fields = _fields(person, role, now)
+    if existing is None:
+        inserted = await repository.insert_if_absent(
+            session,
+            id=uuid.uuid4(),
+            username=person.username,
+            status="ACTIVE",
+            source="LDAP",
+            failed_login_count=0,
+            created_at=now,
+            updated_at=now,
+            **fields,
+        )
+        row = await users.by_username(session, person.username, for_update=True)
+        if inserted and row is not None:
+            await audit.record(
+                session,
+                action="user.created",
+                actor=actor or SYSTEM,
+                target=person.username,
+                details={"source": "LDAP", "role": role, "ldap_dn": person.dn},
+            )
+            return row
+        existing = row  # created meanwhile by a concurrent login or sync
+    if existing is None or existing["source"] != "LDAP":
+        return None
+    changed = {k: v for k, v in fields.items() if k != "last_sync_at" and existing.get(k) != v}
+    await users.update(session, existing["id"], **fields, **({"updated_at": now} if changed else {}))
+    if changed:
+        await audit.record(
+            session,
+            action="user.updated",
+            actor=actor or SYSTEM,
+            target=existing["username"],
+            details={"source": "LDAP", "changed": sorted(changed)},
+        )
+    return existing | fields
+
+
+async def deactivate(
+    session: AsyncSession, user: dict[str, Any], *, reason: str, ctx: RequestContext | None
+) -> int:
+    """INACTIVE and every refresh token revoked (access tokens run out within their lifetime)."""
+    now = datetime.now(UTC)
+    await users.update(session, user["id"], status="INACTIVE", updated_at=now, last_sync_at=now)
+    revoked = await tokens_repo.revoke_user(session, user["id"], now, f"ldap_{reason}")
+    await audit.record(
+        session,
+        action="user.deactivated",
+        ctx=ctx,
+        actor=SYSTEM,
+        target=user["username"],
+        details={"source": "LDAP", "reason": reason, "refresh_tokens_revoked": revoked},
+    )
+    log.info("ldap_user_deactivated", extra={"username": user["username"], "reason": reason})
+    return revoked
+
+
+# ---------------------------------------------------------------- sync
+
+
+async def apply_snapshot(
+    session: AsyncSession, snapshot: DirectorySnapshot, settings: LdapSettings, report: SyncReport
+) -> None:
+    """Make the users table agree with ``snapshot`` (the caller holds the sync lock)."""
+    names = [p.username for p in snapshot.active + snapshot.dismissed if p.username]
+    rows = {r["username"].lower(): r for r in await repository.users_for_sync(session, names)}
+    kept: set[uuid.UUID] = set()
+    seen: set[str] = set()
+    for person in snapshot.active:
+        key = person.username.lower()
+        if not key or key in seen:
+            report.errors.append(f"{person.dn}: {'no' if not key else 'duplicate'} username")
+            continue
+        seen.add(key)
+        row = await _apply_person(session, person, rows.get(key), settings, report)
+        if row is not None:
+            kept.add(row["id"])
+    dismissed = {p.username.lower() for p in snapshot.dismissed}
+    for row in rows.values():
+        if row["source"] == "LDAP" and row["id"] not in kept and row["status"] in ("ACTIVE", "LOCKED"):
+            key = row["username"].lower()
+            reason = "dismissed" if key in dismissed else "no_role" if key in seen else "gone"
+            await deactivate(session, row, reason=reason, ctx=None)
+            report.deactivated += 1
+
+
+async def _apply_person(
+    session: AsyncSession,
+    person: DirectoryUser,
+    row: dict[str, Any] | None,
+    settings: LdapSettings,
+    report: SyncReport,
+) -> dict[str, Any] | None:
+    role = role_for(person.groups, settings.group_roles)
+    if row is not None and row["source"] == "LOCAL":
+        if settings.precedence == "local":
+            report.errors.append(f"{person.username}: a LOCAL user has this name and keeps it")
+            return None
+        if role is None:
+            return None
+        await users.update(session, row["id"], source="LDAP", password_hash=None)
+        row = row | {"source": "LDAP", "password_hash": None}
+    if role is None:
+        return None  # not kept: an existing LDAP row is deactivated by the caller
+    if row is None:
+        report.created += 1
+    elif _differs(row, person, role):
+        report.updated += 1
+    else:
+        report.unchanged += 1
+    return await upsert_person(session, person, role, existing=row, actor=SYSTEM)
+
+
+def _differs(row: dict[str, Any], person: DirectoryUser, role: Role) -> bool:
+    fields = _fields(person, role, datetime.now(UTC))
+    return any(row.get(k) != v for k, v in fields.items() if k != "last_sync_at")
