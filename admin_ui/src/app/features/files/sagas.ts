@@ -1,0 +1,48 @@
+import { Injectable, inject, signal } from '@angular/core';
+
+import { IngesterApi } from '../../api/files.api';
+import { errorLine } from '../../api/problem';
+import { Saga, SagaState } from '../../api/types';
+import { pollUntil } from '../../shared/poll';
+
+export const TERMINAL: SagaState[] = ['completed', 'failed', 'compensated'];
+
+export interface TrackedSaga {
+  id: string;
+  label: string;
+  saga: Saga | null;
+  error: string | null;
+}
+
+/** Steps done out of all, whatever shape a step takes (a name or `{name, state}`). */
+export function sagaProgress(saga: Saga | null): { done: number; total: number } {
+  const steps = saga?.steps ?? [];
+  const done = steps.filter((s) => typeof s === 'object' && s !== null && ['done', 'completed', 'ok'].includes(String(s.state))).length;
+  return { done: saga?.state === 'completed' ? steps.length : done, total: steps.length };
+}
+
+/** Sagas started from this tab, polled every second until they end. */
+@Injectable({ providedIn: 'root' })
+export class SagaTracker {
+  private readonly api = inject(IngesterApi);
+  readonly sagas = signal<TrackedSaga[]>([]);
+
+  track(id: string, label: string, onEnd?: (saga: Saga) => void): void {
+    this.sagas.update((list) => [{ id, label, saga: null, error: null }, ...list].slice(0, 10));
+    pollUntil(() => this.api.saga(id), (s) => TERMINAL.includes(s.state), 1000).subscribe({
+      next: (saga) => {
+        this.patch(id, { saga });
+        if (TERMINAL.includes(saga.state)) onEnd?.(saga);
+      },
+      error: (err: unknown) => this.patch(id, { error: errorLine(err) }),
+    });
+  }
+
+  dismiss(id: string): void {
+    this.sagas.update((list) => list.filter((s) => s.id !== id));
+  }
+
+  private patch(id: string, change: Partial<TrackedSaga>): void {
+    this.sagas.update((list) => list.map((s) => (s.id === id ? { ...s, ...change } : s)));
+  }
+}
