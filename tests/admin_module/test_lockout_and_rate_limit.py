@@ -76,7 +76,8 @@ async def test_failures_outside_the_window_do_not_add_up(admin: Admin) -> None:
     async with admin.app.state.engine.begin() as conn:
         await conn.execute(
             sa.text(
-                "UPDATE users SET failed_window_started_at = now() - interval '2 minutes' WHERE username='otto'"
+                "UPDATE users SET failed_window_started_at = now() - interval '2 minutes' "
+                "WHERE username = 'otto'"
             )
         )
     await admin.login("otto", "wrong-password-00")

@@ -112,7 +112,8 @@ async def test_directory_users_cannot_change_their_password_here(admin: Admin) -
         await conn.execute(
             sa.text(
                 "INSERT INTO users (id, username, role, status, source, ldap_dn, created_at, updated_at) "
-                "VALUES (:id, 'ldap-user', 'USER', 'ACTIVE', 'LDAP', 'uid=ldap-user,ou=people,dc=test', :now, :now)"
+                "VALUES (:id, 'ldap-user', 'USER', 'ACTIVE', 'LDAP', "
+                "'uid=ldap-user,ou=people,dc=test', :now, :now)"
             ),
             {"id": user_id, "now": now},
         )
@@ -144,7 +145,8 @@ async def test_directory_users_cannot_log_in_without_a_directory(admin: Admin) -
     async with admin.app.state.engine.begin() as conn:
         await conn.execute(
             sa.text(
-                "INSERT INTO users (id, username, role, status, source, password_hash, created_at, updated_at) "
+                "INSERT INTO users (id, username, role, status, source, password_hash, created_at, "
+                "updated_at) "
                 "VALUES (:id, 'ldap-two', 'USER', 'ACTIVE', 'LDAP', NULL, :now, :now)"
             ),
             {"id": uuid.uuid4(), "now": now},
