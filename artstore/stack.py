@@ -106,7 +106,7 @@ def build_services(
             spec.se_id,
             "storage_element",
             "ARTSTORE_STORAGE_",
-            spec.port,
+            spec.port + port_offset,
             f"artstore_{spec.se_id.replace('-', '_')}",
         )
         se.settings = {
@@ -120,7 +120,7 @@ def build_services(
         }
         services.append(se)
     ingester = Service(
-        "ingester", "ingester_module", "ARTSTORE_INGESTER_", INGESTER_PORT, "artstore_ingester"
+        "ingester", "ingester_module", "ARTSTORE_INGESTER_", INGESTER_PORT + port_offset, "artstore_ingester"
     )
     ingester.settings = {**common("svc-ingester"), "staging_dir": str(var / "ingester" / "staging")}
     query = Service("query", "query_module", "ARTSTORE_QUERY_", QUERY_PORT + port_offset, "artstore_query")

@@ -1,0 +1,65 @@
+"""`make run` (artstore up) brings the fleet up, reports it, and stops it cleanly."""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import Fleet, start_fleet, stop_fleet
+
+pytestmark = pytest.mark.e2e
+
+
+def get_json(url: str) -> tuple[int, dict[str, object]]:
+    with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 (local URL)
+        return response.status, json.load(response)
+
+
+def test_every_service_is_ready(fleet: Fleet) -> None:
+    for base in [fleet.admin, *fleet.storage, fleet.ingester, fleet.query]:
+        status, body = get_json(f"{base}/health/ready")
+        assert status == 200 and body["status"] in ("ok", "degraded"), (base, body)
+
+
+def test_summary_prints_urls_and_first_admin(fleet: Fleet) -> None:
+    text = "".join(fleet.output)
+    assert fleet.admin in text and fleet.query in text
+    assert f"admin / {fleet.secrets()['admin_password']}" in text
+
+
+def test_secrets_file_is_private(fleet: Fleet) -> None:
+    assert (fleet.var / "secrets.json").stat().st_mode & 0o777 == 0o600
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def test_second_run_reuses_state_and_stops_without_orphans(tmp_path: Path) -> None:
+    os.environ.setdefault("ARTSTORE_E2E_PORT_OFFSET", "300")
+    first = start_fleet(tmp_path / "var")
+    password = first.secrets()["admin_password"]
+    children = children_of(first.process.pid)
+    assert len(children) >= 5
+    assert stop_fleet(first) == 0
+    for pid in children:
+        assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
+    second = start_fleet(tmp_path / "var")
+    try:
+        assert second.secrets()["admin_password"] == password
+        assert "password in var/secrets.json" in "".join(second.output)
+    finally:
+        assert stop_fleet(second) == 0
