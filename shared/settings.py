@@ -36,25 +36,45 @@ class ServiceSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="ARTSTORE_", extra="ignore", validate_default=True)
 
-    env: Environment = Field(default_factory=current_environment)
-    instance_id: str = ""
-    public_url: str = ""
-    host: str = "127.0.0.1"
-    port: int = 0
-    log_level: str = "INFO"
-    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/artstore"
-    database_pool_size: int = 10
-    migrate_on_start: bool = True
-    redis_url: str | None = None
-    cors_origins: list[str] = Field(default_factory=list)
-    admin_url: str = "http://127.0.0.1:8000"
-    jwt_issuer: str = "http://127.0.0.1:8000"
-    jwt_audience: str = "artstore"
-    jwt_leeway_seconds: int = 30
-    jwks_min_refresh_seconds: float = 10.0
-    http_connect_timeout: float = 5.0
-    http_read_timeout: float = 60.0
-    http_retries: int = 3
+    env: Environment = Field(
+        default_factory=current_environment,
+        description="development, test or production; read from ARTSTORE_ENV (no service prefix). "
+        "Placeholder secrets are accepted only in development.",
+    )
+    instance_id: str = Field("", description="this instance's id in the fleet view (generated when empty)")
+    public_url: str = Field("", description="the URL other services and browsers use to reach this instance")
+    host: str = Field("127.0.0.1", description="address to listen on")
+    port: int = Field(0, description="port to listen on")
+    log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR")
+    database_url: str = Field(
+        "postgresql+asyncpg://postgres@127.0.0.1:5432/artstore",
+        description="SQLAlchemy URL of this service's own Postgres database (driver asyncpg)",
+    )
+    database_pool_size: int = Field(10, description="connections kept open to Postgres")
+    migrate_on_start: bool = Field(
+        True, description="create the database if missing and apply migrations at start"
+    )
+    redis_url: str | None = Field(
+        None, description="Redis URL; optional, the service keeps working without it"
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description='JSON list of browser origins allowed by CORS, e.g. ["http://localhost:4200"]',
+    )
+    admin_url: str = Field(
+        "http://127.0.0.1:8000", description="base URL of the admin module (JWKS, tokens, registry)"
+    )
+    jwt_issuer: str = Field(
+        "http://127.0.0.1:8000", description="the iss claim every access token must carry"
+    )
+    jwt_audience: str = Field("artstore", description="the aud claim every access token must carry")
+    jwt_leeway_seconds: int = Field(30, description="clock skew tolerated on exp and nbf")
+    jwks_min_refresh_seconds: float = Field(
+        10.0, description="at most one JWKS refetch per this many seconds on an unknown kid"
+    )
+    http_connect_timeout: float = Field(5.0, description="connect timeout of calls to other services (s)")
+    http_read_timeout: float = Field(60.0, description="read timeout of calls to other services (s)")
+    http_retries: int = Field(3, description="retries of idempotent calls to other services (with backoff)")
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> ServiceSettings:

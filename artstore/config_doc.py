@@ -1,0 +1,86 @@
+"""Write docs/configuration.md from the services' Settings classes (``python -m artstore.config_doc``).
+
+The reference is generated so that it can never drift from the code; a test compares it
+with a fresh rendering.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+from typing import Any
+
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticUndefined
+
+from shared.settings import ServiceSettings
+
+SERVICES = {
+    "admin_module": "Admin module",
+    "storage_element": "Storage element",
+    "ingester_module": "Ingester",
+    "query_module": "Query module",
+}
+OUTPUT = Path(__file__).resolve().parent.parent / "docs" / "configuration.md"
+
+
+def _default(field: FieldInfo) -> str:
+    if field.default_factory is not None:
+        try:
+            value: Any = field.default_factory()  # type: ignore[call-arg]
+        except Exception:
+            return "(computed)"
+    else:
+        value = field.default
+    if value is PydanticUndefined:
+        return "(required)"
+    if hasattr(value, "get_secret_value"):
+        return "(secret, empty)" if not value.get_secret_value() else "(secret)"
+    if value in ("", None, [], {}):
+        return "(empty)"
+    return f"`{value}`"
+
+
+def _type(field: FieldInfo) -> str:
+    text = str(field.annotation).replace("typing.", "").replace("<class '", "").replace("'>", "")
+    return text.replace("pydantic.types.", "").replace("|", "\\|")
+
+
+def render() -> str:
+    lines = [
+        "# Configuration reference",
+        "",
+        "Generated from the Settings classes by `python -m artstore.config_doc`; do not edit by hand.",
+        "Every service reads environment variables `ARTSTORE_<SERVICE>_<FIELD>` (upper case) and",
+        "validates them at start-up. `ARTSTORE_ENV` (development, test, production) is common to all.",
+        "Lists and maps are JSON. `make run` sets all of these for the local fleet.",
+    ]
+    for module, title in SERVICES.items():
+        settings = importlib.import_module(f"{module}.settings").Settings
+        prefix = settings.model_config.get("env_prefix", "")
+        lines += [
+            "",
+            f"## {title} (`{prefix}*`)",
+            "",
+            "| Variable | Type | Default | Meaning |",
+            "|---|---|---|---|",
+        ]
+        for name, field in settings.model_fields.items():
+            if name == "env":
+                continue
+            inherited = ServiceSettings.model_fields.get(name)
+            description = field.description or (inherited.description if inherited else None) or ""
+            meaning = description.replace("|", "\\|").replace("\n", " ")
+            lines.append(f"| `{prefix}{name.upper()}` | {_type(field)} | {_default(field)} | {meaning} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    OUTPUT.write_text(render())
+    print(f"wrote {OUTPUT}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
