@@ -92,12 +92,13 @@ async def authenticate_password(
             await env.hasher.verify(password, None)
             return LoginResult(user, InvalidGrant(BAD_CREDENTIALS), "no_directory")
         try:
-            user = await env.directory.authenticate(session, username=username, password=password, user=user)
+            found = await env.directory.authenticate(session, username=username, password=password, user=user)
         except DirectoryUnavailable:
             return LoginResult(user, TemporarilyUnavailable("the directory is unreachable"), "directory_down")
         except DirectoryRefused as exc:
             return LoginResult(user, InvalidGrant(str(exc)), "directory_refused")
-        ok = user is not None
+        # A wrong password returns None: keep the known row so the failure counts toward lockout.
+        ok, user = found is not None, found or user
     else:
         ok = await env.hasher.verify(password, None if user is None else user["password_hash"])
     now = datetime.now(UTC)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from ldap3 import MODIFY_ADD, Connection, Server
 
 from admin_module.ldap.settings import LdapSettings
+from tests.admin_module.conftest import Admin, admin_settings, running_admin
 from tests.support import servers
+from tests.support.smtp import Mailbox
 
 BASE = "dc=artstore,dc=local"
 ROOT_DN, ROOT_PASSWORD = f"cn=admin,{BASE}", "admin"
@@ -86,3 +88,27 @@ class DirectoryAdmin:
             conn.delete(dn)
         finally:
             conn.unbind()
+
+
+# ---------------------------------------------------------------- the admin module with LDAP
+
+
+@pytest.fixture
+async def ldap_admin(
+    database_url: str, redis_url: str, slapd: servers.Managed, mailbox: Mailbox
+) -> AsyncIterator[Admin]:
+    """The admin module (real Postgres, Redis, SMTP) with the test's own slapd as its directory."""
+    settings = admin_settings(
+        database_url,
+        redis_url,
+        smtp_host=mailbox.host,
+        smtp_port=mailbox.port,
+        ldap=ldap_settings(slapd.url, connect_timeout=1, operation_timeout=2),
+    )
+    async with running_admin(settings) as running:
+        yield running
+
+
+@pytest.fixture
+def directory_admin(slapd: servers.Managed) -> DirectoryAdmin:
+    return DirectoryAdmin(slapd.url)
