@@ -20,6 +20,9 @@ from shared.discovery import StorageElementInfo
 from shared.logging import request_id_var
 
 ATTRIBUTES_HEADER = "X-ArtStore-Attributes"
+MAX_ATTRIBUTES_HEADER = 16 * 1024
+# Moved out of the header, largest first, when all the limits together overflow it.
+DEFERRABLE = ("metadata", "description", "tags")
 
 
 class TokenSource(Protocol):
@@ -64,6 +67,24 @@ class Body:
 def encode_attributes(attributes: Mapping[str, Any]) -> str:
     raw = json.dumps(attributes, ensure_ascii=False, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def split_attributes(attributes: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The header value (at most 16 KiB) and the fields that must follow by PATCH.
+
+    Description (4 KiB), 50 tags of 64 characters and 8 KiB of metadata are each within
+    their limits but together, base64-encoded, exceed the SE's 16 KiB header: those go in
+    a PATCH right after the upload commits.
+    """
+    header_attrs, deferred = dict(attributes), {}
+    encoded = encode_attributes(header_attrs)
+    for name in DEFERRABLE:
+        if len(encoded) <= MAX_ATTRIBUTES_HEADER:
+            break
+        if name in header_attrs:
+            deferred[name] = header_attrs.pop(name)
+            encoded = encode_attributes(header_attrs)
+    return encoded, deferred
 
 
 async def _error(se_id: str, response: aiohttp.ClientResponse) -> StorageError:
@@ -112,7 +133,8 @@ class StorageClient:
         pending: bool = False,
     ) -> tuple[int, dict[str, Any]]:
         """Stream ``body`` to the SE as ``file_id``; returns (status, record)."""
-        extra = {"Content-Type": content_type, ATTRIBUTES_HEADER: encode_attributes(attributes)}
+        encoded, deferred = split_attributes(attributes)
+        extra = {"Content-Type": content_type, ATTRIBUTES_HEADER: encoded}
         if length is not None:
             extra["Content-Length"] = str(length)
         if reserve is not None:
@@ -129,9 +151,11 @@ class StorageClient:
                 if response.status >= 400:
                     raise await _error(se.id, response)
                 record: dict[str, Any] = await response.json(content_type=None)
-                return response.status, record
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise StorageUnreachable(se.id, exc) from exc
+        if deferred and any(record.get(k) != v for k, v in deferred.items()):
+            record = await self.patch(se, file_id, deferred)
+        return response.status, record
 
     async def _json(
         self, method: str, url: str, se: StorageElementInfo, **kwargs: Any
