@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
+from sqlalchemy import make_url
 
 from admin_module.app import create_app
 from admin_module.settings import Settings
@@ -71,6 +74,24 @@ class Admin:
         assert response.status_code == 201, response.text
         body: dict[str, Any] = response.json()
         return body
+
+
+@pytest.fixture
+async def other_database_url(postgres_server: str) -> AsyncIterator[str]:
+    """A second fresh database, for another service's tables (dropped afterwards)."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    plain = make_url(f"{postgres_server}/postgres").set(drivername="postgresql").render_as_string(False)
+    conn = await asyncpg.connect(plain)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    yield f"{postgres_server}/{name}"
+    conn = await asyncpg.connect(plain)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
 
 
 @pytest.fixture
