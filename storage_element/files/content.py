@@ -46,10 +46,10 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
         end = int(last) + 1 if last else size
     except ValueError:
         return None
-    if start < 0 or end <= start:
-        return None
     if start >= size:
         raise RangeNotSatisfiable(headers={"Content-Range": f"bytes */{size}"})
+    if end <= start:
+        return None
     return start, min(end, size)
 
 
@@ -71,6 +71,14 @@ def _none_match(value: str | None, sidecar: Sidecar) -> bool:
     return "*" in tags or etag(sidecar) in tags
 
 
+def _decided_range(request: Request, byte_range: tuple[int, int] | None) -> None:
+    """Leave FileResponse exactly one normalised range, or none: the rules are ours."""
+    scope_headers = [(k, v) for k, v in request.scope["headers"] if k not in (b"range", b"if-range")]
+    if byte_range is not None:
+        scope_headers.append((b"range", f"bytes={byte_range[0]}-{byte_range[1] - 1}".encode()))
+    request.scope["headers"] = scope_headers
+
+
 async def respond(store: Store, sidecar: Sidecar, request: Request) -> Response:
     if store.mode.current == "ar":
         raise Archived(f"file {sidecar.file_id} is archived offline")
@@ -89,8 +97,9 @@ async def respond(store: Store, sidecar: Sidecar, request: Request) -> Response:
         byte_range = parse_range(request.headers.get("range"), sidecar.size)
     path = store.backend.local_path(sidecar.path)
     if path is not None:
-        # FileResponse applies the same Range/If-Range rules against our ETag, zero-copy.
-        return FileResponse(path, media_type=sidecar.content_type, headers=headers, stat_result=None)
+        # FileResponse serves the range decided above, zero-copy (sendfile/pathsend).
+        _decided_range(request, byte_range)
+        return FileResponse(path, media_type=sidecar.content_type, headers=headers)
     start, end = byte_range or (0, sidecar.size)
     status = 206 if byte_range else 200
     if byte_range:

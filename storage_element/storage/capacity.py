@@ -13,6 +13,9 @@ from storage_element.errors import InsufficientStorage
 from storage_element.storage.backends.base import Backend
 
 
+UNBOUNDED = 2**62
+
+
 @dataclass
 class Reservation:
     nbytes: int
@@ -30,6 +33,16 @@ class Capacity:
 
     async def snapshot(self) -> dict[str, Any]:
         disk_free = await self.backend.free_bytes()
+        if self.quota <= 0 and disk_free is None:  # S3 without a quota: no limit we can know
+            return {
+                "total": 0,
+                "used": self.used,
+                "free": UNBOUNDED,
+                "reserved": self.reserved,
+                "state": "ok",
+                "warning_ratio": self.warning,
+                "critical_ratio": self.critical,
+            }
         total = self.quota if self.quota > 0 else self.used + (disk_free or 0)
         free = max(0, total - self.used - self.reserved)
         if disk_free is not None:

@@ -17,6 +17,7 @@ from fastapi import FastAPI
 
 from storage_element.app import create_app
 from storage_element.settings import Settings
+from storage_element.storage.backends.base import Backend
 from storage_element.storage.store import Store
 from tests.support.tokens import ISSUER, TestKeys
 
@@ -45,16 +46,18 @@ class SE:
     def admin(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.keys.user('OPERATOR', 'olga')}"}
 
-    async def put(self, file_id: str, data: bytes, *, headers: dict[str, str] | None = None,
-                  **attrs: Any) -> httpx.Response:
+    async def put(
+        self, file_id: str, data: bytes, *, headers: dict[str, str] | None = None, **attrs: Any
+    ) -> httpx.Response:
         attrs.setdefault("original_filename", f"{file_id}.txt")
         h = {**self.auth(), "X-ArtStore-Attributes": attributes(**attrs), "Content-Type": "text/plain"}
         h.update(headers or {})
         return await self.client.put(f"/api/v1/files/{file_id}", content=data, headers=h)
 
     async def changes(self, after: int = 0) -> dict[str, Any]:
-        r = await self.client.get(f"/api/v1/changes?after={after}&limit=1000",
-                                  headers=self.auth("feed:read", "svc-query"))
+        r = await self.client.get(
+            f"/api/v1/changes?after={after}&limit=1000", headers=self.auth("feed:read", "svc-query")
+        )
         assert r.status_code == 200, r.text
         body: dict[str, Any] = r.json()
         return body
@@ -67,11 +70,18 @@ SEFactory = Callable[..., Any]
 def se_settings(database_url: str, redis_url: str, tmp_path: Path) -> Callable[..., Settings]:
     def make(**overrides: Any) -> Settings:
         values: dict[str, Any] = {
-            "env": "test", "database_url": database_url, "redis_url": redis_url,
-            "admin_url": "http://127.0.0.1:9", "http_retries": 0, "jwt_issuer": ISSUER,
+            "env": "test",
+            "database_url": database_url,
+            "redis_url": redis_url,
+            "admin_url": "http://127.0.0.1:9",
+            "http_retries": 0,
+            "jwt_issuer": ISSUER,
             "jwks_min_refresh_seconds": 0,
-            "se_id": "se-test-1", "root": tmp_path / "data", "state_dir": tmp_path / "state",
-            "initial_mode": "rw", "retention_interval_seconds": 3600,
+            "se_id": "se-test-1",
+            "root": tmp_path / "data",
+            "state_dir": tmp_path / "state",
+            "initial_mode": "rw",
+            "retention_interval_seconds": 3600,
         }
         values.update(overrides)
         return Settings(**values)
@@ -82,9 +92,11 @@ def se_settings(database_url: str, redis_url: str, tmp_path: Path) -> Callable[.
 @pytest.fixture
 def start_se(se_settings: Callable[..., Settings], keys: TestKeys) -> Callable[..., Any]:
     @asynccontextmanager
-    async def start(settings: Settings | None = None, **overrides: Any) -> AsyncIterator[SE]:
+    async def start(
+        settings: Settings | None = None, *, backend: Backend | None = None, **overrides: Any
+    ) -> AsyncIterator[SE]:
         settings = settings or se_settings(**overrides)
-        app = create_app(settings, backend=overrides.get("backend"))
+        app = create_app(settings, backend=backend)
         async with LifespanManager(app) as manager:
             app.state.verifier.source = keys
             transport = httpx.ASGITransport(app=manager.app)

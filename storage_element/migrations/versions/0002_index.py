@@ -17,10 +17,13 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 SEARCH = (
-    "setweight(to_tsvector('simple'::regconfig, original_filename), 'A') || "
+    "setweight(to_tsvector('simple'::regconfig, original_filename || ' ' || "
+    "regexp_replace(original_filename, '[._-]+', ' ', 'g')), 'A') || "
     "to_tsvector('simple'::regconfig, description || ' ' || tags_text) || "
-    "to_tsvector('english'::regconfig, original_filename || ' ' || description || ' ' || tags_text) || "
-    "to_tsvector('russian'::regconfig, original_filename || ' ' || description || ' ' || tags_text) || "
+    "to_tsvector('english'::regconfig, regexp_replace(original_filename, '[._-]+', ' ', 'g') || ' ' || "
+    "description || ' ' || tags_text) || "
+    "to_tsvector('russian'::regconfig, regexp_replace(original_filename, '[._-]+', ' ', 'g') || ' ' || "
+    "description || ' ' || tags_text) || "
     "jsonb_to_tsvector('simple'::regconfig, metadata, '[\"string\", \"numeric\"]') || "
     "jsonb_to_tsvector('english'::regconfig, metadata, '[\"string\"]') || "
     "jsonb_to_tsvector('russian'::regconfig, metadata, '[\"string\"]')"
