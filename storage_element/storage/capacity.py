@@ -12,7 +12,6 @@ from typing import Any
 from storage_element.errors import InsufficientStorage
 from storage_element.storage.backends.base import Backend
 
-
 UNBOUNDED = 2**62
 
 
