@@ -64,7 +64,7 @@ class LdapAuthenticator:
         except DirectoryUnavailable as exc:
             raise SeamUnavailable(exc.detail) from exc
         except AccountDismissed as exc:
-            if user is not None:
+            if user is not None and user["status"] in ("ACTIVE", "LOCKED"):
                 await deactivate(session, user, reason="dismissed", ctx=None)
             raise DirectoryRefused(DISMISSED) from exc
         except (NotInDirectory, InvalidCredentials):

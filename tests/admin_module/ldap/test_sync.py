@@ -1,0 +1,171 @@
+"""The directory sync: on demand, scheduled once across replicas, dismissals and role changes."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from asgi_lifespan import LifespanManager
+
+from admin_module.app import create_app
+from admin_module.ldap.runner import run_sync
+from tests.admin_module.conftest import Admin, admin_settings, running_admin
+from tests.admin_module.ldap.conftest import DirectoryAdmin, ldap_settings
+from tests.support import servers
+
+
+async def sync(admin: Admin) -> dict[str, Any]:
+    response = await admin.client.post("/api/v1/ldap/sync", headers=await admin.headers())
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def directory_users(admin: Admin) -> dict[str, dict[str, Any]]:
+    response = await admin.client.get("/api/v1/users?source=LDAP", headers=await admin.headers())
+    assert response.status_code == 200, response.text
+    return {u["username"]: u for u in response.json()["items"]}
+
+
+async def test_sync_creates_then_leaves_users_alone(ldap_admin: Admin) -> None:
+    first = await sync(ldap_admin)
+    assert (first["created"], first["updated"], first["deactivated"], first["errors"]) == (3, 0, 0, [])
+    users = await directory_users(ldap_admin)
+    assert {name: u["role"] for name, u in users.items()} == {
+        "ivanov": "ADMIN",
+        "petrov": "OPERATOR",
+        "sidorov": "USER",
+    }
+    assert all(u["status"] == "ACTIVE" and u["last_sync_at"] for u in users.values())
+    second = await sync(ldap_admin)
+    assert (second["created"], second["updated"], second["deactivated"], second["unchanged"]) == (0, 0, 0, 3)
+
+
+async def test_dismissed_user_is_deactivated_and_his_refresh_token_stops_working(
+    ldap_admin: Admin, directory_admin: DirectoryAdmin
+) -> None:
+    login = await ldap_admin.login("sidorov", "test123")
+    refresh = login.json()["refresh_token"]
+    directory_admin.dismiss("sidorov")  # still a member of artstore-users: location decides
+
+    report = await sync(ldap_admin)
+    assert report["deactivated"] == 1
+    sidorov = (await directory_users(ldap_admin))["sidorov"]
+    assert sidorov["status"] == "INACTIVE"
+
+    refreshed = await ldap_admin.client.post(
+        "/api/v1/auth/token", data={"grant_type": "refresh_token", "refresh_token": refresh}
+    )
+    assert refreshed.status_code == 400, refreshed.text
+    assert refreshed.json()["error"] == "invalid_grant"
+    again = await ldap_admin.login("sidorov", "test123")
+    assert again.status_code == 400
+    assert "dismissed" in again.json()["error_description"]
+    events = await ldap_admin.client.get(
+        "/api/v1/audit-events?action=user.deactivated", headers=await ldap_admin.headers()
+    )
+    [event] = events.json()["items"]
+    assert event["target"] == "sidorov"
+    assert event["details"]["reason"] == "dismissed"
+    assert event["details"]["refresh_tokens_revoked"] == 1
+
+
+async def test_dismissal_at_login_deactivates_at_once(
+    ldap_admin: Admin, directory_admin: DirectoryAdmin
+) -> None:
+    refresh = (await ldap_admin.login("sidorov", "test123")).json()["refresh_token"]
+    directory_admin.dismiss("sidorov")
+    refused = await ldap_admin.login("sidorov", "test123")
+    assert refused.status_code == 400
+    assert (await directory_users(ldap_admin))["sidorov"]["status"] == "INACTIVE"
+    refreshed = await ldap_admin.client.post(
+        "/api/v1/auth/token", data={"grant_type": "refresh_token", "refresh_token": refresh}
+    )
+    assert refreshed.status_code == 400
+
+
+async def test_added_to_admins_and_synced_petrov_is_promoted(
+    ldap_admin: Admin, directory_admin: DirectoryAdmin
+) -> None:
+    await sync(ldap_admin)
+    directory_admin.add_to_group("petrov", "artstore-admins")
+    report = await sync(ldap_admin)
+    assert (report["updated"], report["created"], report["deactivated"]) == (1, 0, 0)
+    assert (await directory_users(ldap_admin))["petrov"]["role"] == "ADMIN"
+    login = await ldap_admin.login("petrov", "test123")
+    assert login.status_code == 200
+    users = await ldap_admin.client.get(
+        "/api/v1/users", headers={"Authorization": f"Bearer {login.json()['access_token']}"}
+    )
+    assert users.status_code == 200  # an ADMIN-only endpoint
+
+
+async def test_a_person_gone_from_the_directory_is_deactivated(
+    ldap_admin: Admin, directory_admin: DirectoryAdmin
+) -> None:
+    directory_admin.add_user("kuznetsov", "pass-kuz-1")
+    directory_admin.add_to_group("kuznetsov", "artstore-users")
+    await sync(ldap_admin)
+    directory_admin.delete("uid=kuznetsov,ou=users,dc=artstore,dc=local")
+    report = await sync(ldap_admin)
+    assert report["deactivated"] == 1
+    assert (await directory_users(ldap_admin))["kuznetsov"]["status"] == "INACTIVE"
+
+
+async def test_status_shows_the_last_run_and_the_connection(
+    ldap_admin: Admin, slapd: servers.Managed
+) -> None:
+    headers = await ldap_admin.headers()
+    before = (await ldap_admin.client.get("/api/v1/ldap/status", headers=headers)).json()
+    assert before["enabled"] is True
+    assert before["last_sync"] is None
+    assert before["connection"]["state"] == "up"
+    assert before["connection"]["server"] == slapd.url
+    await sync(ldap_admin)
+    after = (await ldap_admin.client.get("/api/v1/ldap/status", headers=headers)).json()
+    assert after["last_sync"]["outcome"] == "success"
+    assert after["last_sync"]["created"] == 3
+    assert after["last_sync"]["trigger"] == "manual"
+    assert after["last_successful_sync_at"] == after["last_sync"]["at"]
+    assert after["sync_interval_seconds"] == 900
+
+
+async def test_sync_and_status_are_for_admins_only(ldap_admin: Admin) -> None:
+    operator = (await ldap_admin.login("petrov", "test123")).json()["access_token"]
+    headers = {"Authorization": f"Bearer {operator}"}
+    assert (await ldap_admin.client.post("/api/v1/ldap/sync", headers=headers)).status_code == 403
+    assert (await ldap_admin.client.get("/api/v1/ldap/status", headers=headers)).status_code == 403
+    assert (await ldap_admin.client.post("/api/v1/ldap/sync")).status_code == 401
+
+
+async def test_scheduled_sync_runs_once_across_replicas(
+    database_url: str, redis_url: str, slapd: servers.Managed
+) -> None:
+    settings = admin_settings(database_url, redis_url, ldap=ldap_settings(slapd.url))
+    apps = [create_app(settings), create_app(settings)]
+    async with LifespanManager(apps[0]), LifespanManager(apps[1]):
+        replicas = [app.state for app in apps]
+        results = await asyncio.gather(
+            *(run_sync(r.sessions, r.directory, trigger="scheduled") for r in replicas for _ in range(2))
+        )
+        ran = [r for r in results if r is not None]
+        assert len(ran) == 1
+        assert ran[0].created == 3
+        # Not due again until the interval has passed; a manual run always runs.
+        assert await run_sync(replicas[1].sessions, replicas[1].directory, trigger="scheduled") is None
+        manual = await run_sync(replicas[1].sessions, replicas[1].directory, trigger="manual")
+        assert manual is not None and manual.unchanged == 3
+
+
+async def test_ldap_precedence_takes_over_a_local_user_at_sync(
+    database_url: str, redis_url: str, slapd: servers.Managed
+) -> None:
+    settings = admin_settings(database_url, redis_url, ldap=ldap_settings(slapd.url, precedence="ldap"))
+    async with running_admin(settings) as admin:
+        await admin.create_user("petrov", "Local-petrov-pass-1", role="USER")
+        report = await sync(admin)
+        assert report["errors"] == []
+        petrov = (await directory_users(admin))["petrov"]
+        assert (petrov["source"], petrov["role"]) == ("LDAP", "OPERATOR")
+        assert (await admin.login("petrov", "Local-petrov-pass-1")).status_code == 400
+        assert (await admin.login("petrov", "test123")).status_code == 200
