@@ -232,12 +232,20 @@ class Directory:
 
     @contextmanager
     def _service(self) -> Iterator[tuple[Connection, Server]]:
-        """A connection bound as the service account, on the first server that answers."""
+        """A connection bound as the service account (anonymous without a bind DN), on the first
+        server that answers."""
         s = self.settings
+        password = s.bind_password.get_secret_value()
+        if s.bind_dn and not password:
+            self._record(False, None, "no service account password")
+            raise DirectoryUnavailable(
+                f"no password is configured for the service account {s.bind_dn} "
+                "(ARTSTORE_ADMIN_LDAP_BIND_PASSWORD)"
+            )
         errors: list[str] = []
         for server in self._servers():
             try:
-                conn = self._connect(server, s.bind_dn, s.bind_password.get_secret_value())
+                conn = self._connect(server, s.bind_dn or None, password or None)
             except _BindRefused as exc:
                 self._record(False, server, f"service account refused: {exc}")
                 raise DirectoryUnavailable(
@@ -259,7 +267,7 @@ class Directory:
         self._record(False, None, detail)
         raise DirectoryUnavailable(f"no directory server answered ({detail})")
 
-    def _connect(self, server: Server, user: str, password: str) -> Connection:
+    def _connect(self, server: Server, user: str | None, password: str | None) -> Connection:
         s = self.settings
         conn = Connection(
             server,

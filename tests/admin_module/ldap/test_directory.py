@@ -211,3 +211,12 @@ async def test_starttls_and_ldaps_verify_the_server_with_the_ca_file(tmp_path: P
             await untrusted.authenticate("petrov", "test123")
     finally:
         server.stop()
+
+
+async def test_a_missing_service_password_is_named_in_the_error(shared_slapd: servers.Managed) -> None:
+    directory = Directory(ldap_settings(shared_slapd.url, bind_password=""))
+    with pytest.raises(DirectoryUnavailable, match="ARTSTORE_ADMIN_LDAP_BIND_PASSWORD"):
+        await directory.ping()
+    anonymous = Directory(ldap_settings(shared_slapd.url, bind_dn="", bind_password=""))
+    with pytest.raises(DirectoryUnavailable, match="refused"):
+        await anonymous.ping()  # this directory refuses anonymous binds
