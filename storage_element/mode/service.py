@@ -18,17 +18,24 @@ def describe(store: Store) -> dict[str, Any]:
     return {"mode": store.mode.current, "allowed_operations": allowed_operations(store.mode.current)}
 
 
-async def change_mode(store: Store, *, mode: str, confirm: bool, actor: Principal) -> dict[str, Any]:
+def check_transition(current: str, mode: str, *, confirm: bool) -> bool:
+    """True when ``current -> mode`` is a change to make; False for a no-op; else an error."""
     if mode not in ALLOWED:
         raise InvalidInput(f"unknown mode {mode!r}")
-    current = store.mode.current
     if mode == current:
-        return describe(store)
+        return False
     needs_confirm = TRANSITIONS.get((current, mode))
     if needs_confirm is None:
         raise InvalidTransition(f"{current} -> {mode} is not an allowed transition")
     if needs_confirm and not confirm:
         raise InvalidTransition(f"{current} -> {mode} needs confirm=true")
+    return True
+
+
+async def change_mode(store: Store, *, mode: str, confirm: bool, actor: Principal) -> dict[str, Any]:
+    current = store.mode.current
+    if not check_transition(current, mode, confirm=confirm):
+        return describe(store)
     async with unit_of_work(store.sessions) as session:
         gen = await repo.active(session, lock=True)
         if gen is None:
