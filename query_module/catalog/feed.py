@@ -1,0 +1,220 @@
+"""The change-feed runners: one pull loop per storage element, plus the Redis listener.
+
+:class:`FeedManager` keeps one :class:`FeedRunner` per SE that discovery knows, and
+starts a runner for an SE that appears later (no restart needed). Each runner pulls
+pages (:func:`query_module.catalog.service.pull_once`) until it has caught up, then
+waits for a wake-up (a Redis notification from the SE) or the polling interval, so
+that a lost notification only delays a change. Every replica runs the loops; the SE's
+advisory lock makes exactly one of them apply each page.
+
+:class:`Notifications` listens on Redis for SE change announcements (waking runners)
+and for cache invalidations (evicting this replica's level-1 cache), reconnecting with
+backoff while Redis is away.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from typing import Any
+
+import httpx
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from query_module.cache.cache import INVALIDATION_CHANNEL, MetadataCache
+from query_module.catalog.service import PullResult, pull_once
+from shared.db import unit_of_work
+from shared.discovery import SE_CHANGES_CHANNEL, Discovery
+from shared.service_token import ServiceTokenProvider
+
+log = logging.getLogger("artstore.query.feed")
+
+
+class FeedError(Exception):
+    pass
+
+
+class FeedRunner:
+    def __init__(
+        self,
+        se_id: str,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        http: httpx.AsyncClient,
+        tokens: ServiceTokenProvider,
+        discovery: Discovery,
+        cache: MetadataCache,
+        page_size: int,
+        poll_interval: float,
+    ) -> None:
+        self.se_id = se_id
+        self.sessions = sessions
+        self.http = http
+        self.tokens = tokens
+        self.discovery = discovery
+        self.cache = cache
+        self.page_size = page_size
+        self.poll_interval = poll_interval
+        self._wake = asyncio.Event()
+        self.passes = 0
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def fetch(self, after: int) -> dict[str, Any]:
+        se = self.discovery.get(self.se_id)
+        if se is None:
+            raise FeedError(f"storage element {self.se_id} is not in discovery")
+        response = await self.http.get(
+            f"{se.url}/api/v1/changes",
+            params={"after": after, "limit": self.page_size},
+            headers=await self.tokens.headers(),
+        )
+        if response.status_code != 200:
+            raise FeedError(f"{self.se_id} changes answered {response.status_code}: {response.text[:200]}")
+        page: dict[str, Any] = response.json()
+        return page
+
+    async def pull(self) -> PullResult:
+        """Pull until caught up (or another replica holds the SE). Invalidates after each commit."""
+        se = self.discovery.get(self.se_id)
+        mode = se.mode if se is not None else "rw"
+        while True:
+            async with unit_of_work(self.sessions) as session:
+                result = await pull_once(
+                    session, se_id=self.se_id, fetch=self.fetch, page_size=self.page_size, default_mode=mode
+                )
+            if result.all_changed:
+                await self.cache.invalidate(None)
+            elif result.changed:
+                await self.cache.invalidate(result.changed)
+            if result.busy or result.caught_up:
+                return result
+
+    async def run(self) -> None:
+        backoff = self.poll_interval
+        while True:
+            self._wake.clear()
+            try:
+                result = await self.pull()
+                self.passes += 1
+                backoff = self.poll_interval
+                delay = self.poll_interval
+                if result.busy:
+                    delay = min(self.poll_interval, 1.0)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("feed_pull_failed", extra={"se_id": self.se_id, "error": repr(exc)})
+                delay = backoff
+                backoff = min(backoff * 2, 60.0)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), delay)
+
+
+class FeedManager:
+    def __init__(self, discovery: Discovery, make_runner: Any, *, interval: float) -> None:
+        self.discovery = discovery
+        self.make_runner = make_runner
+        self.interval = interval
+        self.runners: dict[str, FeedRunner] = {}
+        self.tasks: dict[str, asyncio.Task[None]] = {}
+
+    def reconcile(self) -> None:
+        known = {se.id for se in self.discovery.all()}
+        for se_id in sorted(known - set(self.runners)):
+            runner: FeedRunner = self.make_runner(se_id)
+            self.runners[se_id] = runner
+            self.tasks[se_id] = asyncio.create_task(runner.run(), name=f"feed:{se_id}")
+            log.info("feed_runner_started", extra={"se_id": se_id})
+        for se_id in sorted(set(self.runners) - known):
+            self.tasks.pop(se_id).cancel()
+            self.runners.pop(se_id)
+            log.info("feed_runner_stopped", extra={"se_id": se_id})
+
+    def wake(self, se_id: str | None = None) -> None:
+        if se_id is not None and se_id not in self.runners:
+            self.reconcile()
+        for runner_id, runner in self.runners.items():
+            if se_id is None or runner_id == se_id:
+                runner.wake()
+
+    async def run(self) -> None:
+        while True:
+            try:
+                self.reconcile()
+            except Exception as exc:  # discovery hiccups must not end the loop
+                log.warning("feed_reconcile_failed", extra={"error": repr(exc)})
+            await asyncio.sleep(self.interval)
+
+    async def aclose(self) -> None:
+        tasks = list(self.tasks.values())
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self.tasks.clear()
+        self.runners.clear()
+
+
+class Notifications:
+    """Redis pub/sub: SE change announcements wake runners; invalidations evict the cache."""
+
+    def __init__(self, redis: Redis, manager: FeedManager, cache: MetadataCache) -> None:
+        self.redis = redis
+        self.manager = manager
+        self.cache = cache
+        self.stopped = False
+
+    def stop(self) -> None:
+        """Cancelling alone is not enough: redis-py's read timeout can swallow a cancellation."""
+        self.stopped = True
+
+    async def run(self) -> None:
+        backoff = 0.5
+        while not self.stopped:
+            try:
+                await self._listen()
+            except asyncio.CancelledError:
+                self.cache.live = False
+                raise
+            except Exception as exc:
+                if self.cache.live:
+                    log.warning("notifications_lost", extra={"error": repr(exc)})
+            self.cache.live = False
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 5.0)
+
+    async def _listen(self) -> None:
+        pubsub = self.redis.pubsub()
+        try:
+            await pubsub.subscribe(SE_CHANGES_CHANNEL, INVALIDATION_CHANNEL)
+            # Anything may have changed while we were not listening.
+            self.cache.evict_local(None)
+            self.cache.live = True
+            self.manager.wake()
+            log.info("notifications_listening")
+            while not self.stopped:
+                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+                if message is None:
+                    await self.redis.ping()
+                    continue
+                self._handle(message)
+        finally:
+            with contextlib.suppress(Exception):
+                await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+    def _handle(self, message: dict[str, Any]) -> None:
+        channel = message.get("channel")
+        if isinstance(channel, bytes):
+            channel = channel.decode()
+        if channel == INVALIDATION_CHANNEL:
+            self.cache.handle_message(message["data"])
+            return
+        with contextlib.suppress(ValueError, TypeError, AttributeError):
+            body = json.loads(message["data"])
+            self.manager.wake(str(body["se_id"]))

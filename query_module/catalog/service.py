@@ -1,0 +1,102 @@
+"""Applying an SE's change feed to the catalog, one page per transaction.
+
+:func:`pull_once` is the unit of work of the feed runner (and what tests drive directly
+with pages they build): under the SE's advisory lock it reads the cursor, fetches the
+next page, applies it and stores the new cursor in the same transaction, so a replay
+after a crash is idempotent and two replicas never apply the same SE at once.
+
+Epochs: an SE whose index was rebuilt reports a new ``feed_epoch``. The catalog then
+starts a new *pass*: it re-reads the feed from 0, stamping every copy it sees with the
+pass id, and when it has caught up it sweeps that SE's copies of older passes (files
+that did not come back). Resetting the cursors (a full rebuild) starts a pass the same
+way. Until the sweep, the old rows keep answering searches.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from query_module.catalog import repository as repo
+
+log = logging.getLogger("artstore.query.feed")
+
+Fetch = Callable[[int], Awaitable[dict[str, Any]]]
+
+
+@dataclass
+class PullResult:
+    busy: bool = False
+    applied: int = 0
+    caught_up: bool = True
+    changed: set[str] = field(default_factory=set)
+    all_changed: bool = False  # a mode change touches every file of the SE
+
+
+async def pull_once(
+    session: AsyncSession, *, se_id: str, fetch: Fetch, page_size: int, default_mode: str = "rw"
+) -> PullResult:
+    if not await repo.try_lock_feed(session, se_id):
+        return PullResult(busy=True, caught_up=False)
+    cursor = await repo.load_cursor(session, se_id)
+    after = cursor.last_seq if cursor.feed_epoch is not None else 0
+    page = await fetch(after)
+    if page.get("feed_epoch") != cursor.feed_epoch or cursor.pass_id is None:
+        if after != 0:
+            page = await fetch(0)
+        log.info(
+            "feed_new_pass",
+            extra={"se_id": se_id, "old_epoch": cursor.feed_epoch, "feed_epoch": page.get("feed_epoch")},
+        )
+        cursor.feed_epoch = str(page.get("feed_epoch"))
+        cursor.last_seq = 0
+        cursor.pass_id = uuid.uuid4().hex
+        cursor.sweep_pending = True
+    if cursor.mode is None:
+        cursor.mode = default_mode
+    result = await apply_items(session, cursor, page.get("items") or [])
+    result.caught_up = len(page.get("items") or []) < page_size or cursor.last_seq >= int(
+        page.get("last_seq") or 0
+    )
+    if result.caught_up and cursor.sweep_pending:
+        swept = await repo.sweep(session, se_id, cursor.pass_id or "")
+        await repo.refresh_files(session, swept)
+        result.changed.update(swept)
+        cursor.sweep_pending = False
+        log.info("feed_pass_swept", extra={"se_id": se_id, "removed": len(swept)})
+    await repo.save_cursor(session, cursor)
+    return result
+
+
+async def apply_items(session: AsyncSession, cursor: repo.Cursor, items: list[dict[str, Any]]) -> PullResult:
+    """Apply feed items in sequence order; advances ``cursor`` (saved by the caller)."""
+    result = PullResult()
+    for item in sorted(items, key=lambda i: int(i["seq"])):
+        seq = int(item["seq"])
+        if seq <= cursor.last_seq:
+            continue  # already applied (a replayed page)
+        op = item.get("op")
+        if op == "upsert" and item.get("record"):
+            result.changed.add(
+                await repo.upsert_copy(
+                    session, cursor.se_id, cursor.mode or "rw", cursor.pass_id or "", item["record"]
+                )
+            )
+        elif op == "delete" and item.get("file_id"):
+            await repo.delete_copy(session, cursor.se_id, str(item["file_id"]))
+            result.changed.add(str(item["file_id"]))
+        elif op == "mode" and item.get("mode"):
+            cursor.mode = str(item["mode"])
+            await repo.set_mode(session, cursor.se_id, cursor.mode)
+            result.all_changed = True
+        else:
+            log.warning("feed_item_ignored", extra={"se_id": cursor.se_id, "seq": seq, "op": op})
+        cursor.last_seq = seq
+        result.applied += 1
+    await repo.refresh_files(session, result.changed)
+    return result

@@ -1,0 +1,82 @@
+"""``GET/HEAD /api/v1/files/{id}/download`` and ``POST /api/v1/files/{id}/download-link``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.responses import Response, StreamingResponse
+
+from query_module.access import ReaderDep
+from query_module.catalog.reader import read_file
+from query_module.downloads import links
+from query_module.downloads.service import open_download
+from shared.auth import Principal
+from shared.db import unit_of_work
+from shared.errors import Forbidden, Unauthorized
+from shared.outbox import audit_event, record
+
+router = APIRouter(tags=["downloads"])
+_bearer = HTTPBearer(auto_error=False)
+
+
+async def download_principal(
+    request: Request,
+    file_id: str,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    link: str | None = None,
+) -> Principal:
+    """A bearer token with ``files:read``, or a signed link for this very file."""
+    if link:
+        return links.verify(links.secret_of(request.app.state.settings), link, file_id)
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthorized("missing bearer token or signed link")
+    principal: Principal = await request.app.state.verifier.verify(credentials.credentials)
+    if not principal.has_scope("files:read"):
+        raise Forbidden("missing scope: files:read")
+    request.state.principal = principal
+    return principal
+
+
+@router.get("/api/v1/files/{file_id}/download", response_model=None)
+@router.head("/api/v1/files/{file_id}/download", response_model=None)
+async def download(
+    file_id: str, request: Request, principal: Annotated[Principal, Depends(download_principal)]
+) -> Response:
+    """The file's bytes from the preferred copy (Range, ETag, verified when whole)."""
+    state = request.app.state
+    async with unit_of_work(state.sessions) as session:
+        file = await read_file(session=session, cache=state.cache, principal=principal, file_id=file_id)
+
+    async def audit(action: str, outcome: str, details: dict[str, Any]) -> None:
+        event = audit_event(
+            service="query_module",
+            action=action,
+            outcome=outcome,
+            actor=principal,
+            target=file_id,
+            client_ip=request.client.host if request.client else None,
+            user_agent=request.headers.get("user-agent"),
+            details=details,
+        )
+        async with unit_of_work(state.sessions) as session:
+            await record(session, event)
+        state.outbox.wake()
+
+    result = await open_download(
+        state.storage, file, method=request.method, headers=dict(request.headers), audit=audit
+    )
+    if result.body is None:
+        return Response(status_code=result.status, headers=result.headers)
+    return StreamingResponse(result.body, status_code=result.status, headers=result.headers)
+
+
+@router.post("/api/v1/files/{file_id}/download-link")
+async def download_link(file_id: str, request: Request, principal: ReaderDep) -> dict[str, str]:
+    """A URL that downloads this file without an Authorization header, for a few minutes."""
+    state = request.app.state
+    async with unit_of_work(state.sessions) as session:
+        await read_file(session=session, cache=state.cache, principal=principal, file_id=file_id)
+    base = state.settings.public_url or str(request.base_url)
+    return links.make_link(state.settings, base, file_id, principal)

@@ -1,0 +1,230 @@
+"""Downloads: stream a file from the SE holding its preferred copy, verifying as it goes.
+
+Order of copies: the record's ``copies`` (preferred first); corrupt and archived copies
+are never read. A copy whose SE is unknown to discovery, whose circuit is open, or that
+fails to answer (connection error, 5xx) is skipped for the next one; when none answers,
+503 ``storage_unavailable`` with ``Retry-After``.
+
+``Range``, ``If-Range``, ``If-None-Match`` go to the SE unchanged, and its status
+(200/206/304/412/416), ``ETag``, ``Content-Range``, ``Content-Length`` come back
+unchanged; ``Content-Disposition`` carries the original name (RFC 6266). Memory stays
+bounded: the body is relayed chunk by chunk.
+
+A full (200) download is hashed while it streams and the last chunk is held back until
+the digest is known: on a mismatch the transfer is aborted (the connection closes before
+the body completes), the SE is asked to re-verify the file (which quarantines it, so the
+flag comes back through the feed and survives any rebuild) and the event is audited.
+Every download is audited through the outbox (who, what, how many bytes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from query_module.downloads.breaker import CircuitBreaker
+from query_module.errors import Archived, Corrupt, StorageUnavailable
+from shared.discovery import Discovery
+from shared.service_token import ServiceTokenProvider
+
+log = logging.getLogger("artstore.query.download")
+
+FORWARDED_REQUEST = ("range", "if-range", "if-none-match", "if-modified-since")
+RELAYED_RESPONSE = (
+    "content-type",
+    "content-length",
+    "content-range",
+    "accept-ranges",
+    "etag",
+    "last-modified",
+    "content-encoding",
+)
+
+Audit = Callable[[str, str, dict[str, Any]], Awaitable[None]]
+
+
+class ChecksumMismatch(Exception):
+    """Raised inside the streamed body: the server drops the connection mid-transfer."""
+
+
+@dataclass
+class Storage:
+    """What a download needs from the app: discovery, a client, a token, a breaker."""
+
+    discovery: Discovery
+    client: httpx.AsyncClient
+    tokens: ServiceTokenProvider
+    breaker: CircuitBreaker
+    chunk_bytes: int = 256 * 1024
+    retry_after: int = 5
+    on_corrupt: Callable[[str], None] | None = None
+    background: set[asyncio.Task[Any]] = field(default_factory=set)
+
+
+@dataclass
+class Download:
+    status: int
+    headers: dict[str, str]
+    body: AsyncIterator[bytes] | None
+    se_id: str
+
+
+def content_disposition(filename: str) -> str:
+    fallback = (
+        "".join(ch if 32 <= ord(ch) < 127 and ch not in '"\\' else "_" for ch in filename) or "download"
+    )
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+async def open_download(
+    storage: Storage, record: dict[str, Any], *, method: str, headers: dict[str, str], audit: Audit
+) -> Download:
+    file_id = str(record["file_id"])
+    copies = record.get("copies") or []
+    readable = [c["storage_element_id"] for c in copies if c.get("state") in ("committed", "pending")]
+    if not readable:
+        states = {c.get("state") for c in copies}
+        raise Archived(f"{file_id} is archived") if "archived" in states else Corrupt(f"{file_id} is corrupt")
+    conflict: str | None = None
+    for se_id in readable:
+        se = storage.discovery.get(se_id)
+        if se is None or not storage.breaker.allow(se_id):
+            continue
+        response = await _request(storage, se.url, file_id, method, headers, se_id)
+        if response is None:
+            continue
+        if response.status_code in (404, 409):
+            conflict = await _problem_code(response) or conflict
+            continue
+        return await _relay(storage, record, response, method, se_id, se.url, audit)
+    if conflict == "archived":
+        raise Archived(f"{file_id} is archived")
+    if conflict == "corrupt":
+        raise Corrupt(f"{file_id} is corrupt")
+    raise StorageUnavailable(
+        f"no storage element holding {file_id} is reachable",
+        headers={"Retry-After": str(storage.retry_after)},
+    )
+
+
+async def _request(
+    storage: Storage, base: str, file_id: str, method: str, headers: dict[str, str], se_id: str
+) -> httpx.Response | None:
+    try:
+        outgoing = {k: v for k, v in headers.items() if k.lower() in FORWARDED_REQUEST}
+        outgoing.update(await storage.tokens.headers())
+        request = storage.client.build_request(
+            method, f"{base}/api/v1/files/{quote(file_id, safe='')}/content", headers=outgoing
+        )
+        response = await storage.client.send(request, stream=True)
+    except Exception as exc:  # connection refused, timeout, no token: try the next copy
+        storage.breaker.failure(se_id)
+        log.warning("download_se_failed", extra={"se_id": se_id, "error": repr(exc)})
+        return None
+    if response.status_code >= 500 or response.status_code in (401, 403):
+        storage.breaker.failure(se_id)
+        log.warning("download_se_refused", extra={"se_id": se_id, "status": response.status_code})
+        await response.aclose()
+        return None
+    storage.breaker.success(se_id)
+    return response
+
+
+async def _problem_code(response: httpx.Response) -> str | None:
+    """The ``code`` of the SE's small problem+json answer (``archived``, ``corrupt``...)."""
+    try:
+        await response.aread()
+        code = response.json().get("code")
+    except Exception:
+        code = None
+    finally:
+        await response.aclose()
+    return str(code) if code else None
+
+
+async def _relay(
+    storage: Storage,
+    record: dict[str, Any],
+    response: httpx.Response,
+    method: str,
+    se_id: str,
+    se_url: str,
+    audit: Audit,
+) -> Download:
+    headers = {k: response.headers[k] for k in RELAYED_RESPONSE if k in response.headers}
+    headers["content-disposition"] = content_disposition(str(record.get("original_filename") or "download"))
+    if method == "HEAD" or response.status_code == 304:
+        await response.aclose()
+        return Download(response.status_code, headers, None, se_id)
+    verify = response.status_code == 200 and "content-encoding" not in headers
+    body = _stream(storage, record, response, se_id, se_url, audit, verify=verify)
+    return Download(response.status_code, headers, body, se_id)
+
+
+async def _stream(
+    storage: Storage,
+    record: dict[str, Any],
+    response: httpx.Response,
+    se_id: str,
+    se_url: str,
+    audit: Audit,
+    *,
+    verify: bool,
+) -> AsyncIterator[bytes]:
+    file_id = str(record["file_id"])
+    digest = hashlib.sha256()
+    held: bytes | None = None
+    sent = 0
+    outcome = "failure"
+    details: dict[str, Any] = {"storage_element_id": se_id, "status": response.status_code}
+    try:
+        async for chunk in response.aiter_raw(storage.chunk_bytes):
+            if verify:
+                digest.update(chunk)
+            if held is not None:
+                yield held
+                sent += len(held)
+            held = chunk
+        if verify and digest.hexdigest() != record.get("sha256"):
+            details["observed_sha256"] = digest.hexdigest()
+            _after_mismatch(storage, se_url, se_id, file_id)
+            await audit("file.download.checksum_mismatch", "failure", {**details, "bytes": sent})
+            outcome = "aborted"
+            raise ChecksumMismatch(f"{file_id}: sha256 mismatch from {se_id}")
+        if held is not None:
+            yield held
+            sent += len(held)
+        outcome = "success"
+    finally:
+        await response.aclose()
+        if outcome != "aborted":
+            await audit("file.download", outcome, {**details, "bytes": sent, "verified": verify})
+
+
+def _after_mismatch(storage: Storage, se_url: str, se_id: str, file_id: str) -> None:
+    log.error("download_checksum_mismatch", extra={"file_id": file_id, "se_id": se_id})
+
+    async def ask_verify() -> None:
+        try:
+            response = await storage.client.post(
+                f"{se_url}/api/v1/files/{quote(file_id, safe='')}/verify",
+                headers=await storage.tokens.headers(),
+            )
+            log.info(
+                "verify_requested", extra={"file_id": file_id, "se_id": se_id, "status": response.status_code}
+            )
+        except Exception as exc:
+            log.warning("verify_request_failed", extra={"file_id": file_id, "error": repr(exc)})
+        if storage.on_corrupt is not None:
+            storage.on_corrupt(se_id)
+
+    task = asyncio.get_running_loop().create_task(ask_verify())
+    storage.background.add(task)
+    task.add_done_callback(storage.background.discard)

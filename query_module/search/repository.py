@@ -1,0 +1,239 @@
+"""SQL of search: filters, full-text ranking, keyset pages, totals, facets, suggestions.
+
+Full text: the query is parsed with ``websearch_to_tsquery`` under ``simple`` (exact
+names and codes), ``russian`` and ``english`` (morphology), OR-ed, and matched against
+the generated ``search_vector`` (weights A name, B tags, C description, D metadata
+values). User-supplied text in LIKE patterns has its wildcards escaped.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB, REGCONFIG, array
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from query_module.models import catalog_copies, catalog_file_tags, catalog_files
+from query_module.search.schemas import SearchQuery
+
+f = catalog_files.c
+CONFIGS = ("simple", "russian", "english")
+FACET_LIMIT = 20
+
+
+def escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def ts_query(text: str) -> sa.ColumnElement[Any]:
+    parts = [sa.func.websearch_to_tsquery(sa.literal(c, REGCONFIG), sa.literal(text)) for c in CONFIGS]
+    query: sa.ColumnElement[Any] = parts[0]
+    for part in parts[1:]:
+        query = query.op("||")(part)
+    return query
+
+
+def score_of(text: str) -> sa.ColumnElement[float]:
+    return sa.func.ts_rank(f.search_vector, ts_query(text)).label("score")
+
+
+def _meta_clause(key: str, value: str) -> sa.ColumnElement[bool]:
+    """``meta.<key>=<value>``: the value as a string, or as the JSON number/boolean it spells."""
+    candidates: list[Any] = [value]
+    try:
+        parsed = json.loads(value)
+        if isinstance(parsed, bool | int | float) and parsed is not None:
+            candidates.append(parsed)
+    except ValueError:
+        pass
+    return sa.or_(
+        *(f.metadata.op("@>")(sa.cast(sa.literal(json.dumps({key: c})), JSONB)) for c in candidates)
+    )
+
+
+def conditions(query: SearchQuery, owner_id: str | None) -> list[sa.ColumnElement[bool]]:
+    conds: list[sa.ColumnElement[bool]] = []
+    if owner_id is not None:
+        conds.append(f.owner_id == owner_id)
+    if query.text:
+        conds.append(f.search_vector.op("@@")(ts_query(query.text)))
+    if query.filename:
+        conds.append(f.original_filename.ilike(f"%{escape_like(query.filename)}%", escape="\\"))
+    if query.content_type:
+        if query.content_type.endswith("/*"):
+            prefix = escape_like(query.content_type[:-1])
+            conds.append(f.content_type.like(f"{prefix}%", escape="\\"))
+        else:
+            conds.append(f.content_type == query.content_type)
+    if query.tags:
+        conds.append(f.tags.op("@>")(array([sa.literal(t) for t in query.tags])))
+    if query.owner:
+        conds.append(sa.or_(f.owner_id == query.owner, f.owner_username == query.owner))
+    if query.created_from:
+        conds.append(f.created_at >= query.created_from)
+    if query.created_to:
+        conds.append(f.created_at <= query.created_to)
+    if query.size_min is not None:
+        conds.append(f.size >= query.size_min)
+    if query.size_max is not None:
+        conds.append(f.size <= query.size_max)
+    if query.retention_policy:
+        conds.append(f.retention_policy == query.retention_policy)
+    if query.storage_element_id:
+        copies = catalog_copies.c
+        conds.append(sa.exists().where(copies.file_id == f.file_id, copies.se_id == query.storage_element_id))
+    conds.extend(_meta_clause(k, v) for k, v in sorted(query.meta.items()))
+    return conds
+
+
+def sort_column(query: SearchQuery) -> sa.ColumnElement[Any]:
+    sort = query.effective_sort
+    if sort == "relevance":
+        return score_of(query.text or "")
+    return {"created_at": f.created_at, "size": f.size, "filename": f.original_filename}[sort]
+
+
+async def page(
+    session: AsyncSession, query: SearchQuery, owner_id: str | None, after: list[Any] | None
+) -> list[tuple[dict[str, Any], float | None, Any]]:
+    """One page (``limit + 1`` rows to know whether another follows): (attributes, score, key)."""
+    key = sort_column(query)
+    score = score_of(query.text) if query.text else sa.null()
+    stmt = sa.select(f.record, score.label("score"), key.label("sort_key"), f.file_id).where(
+        *conditions(query, owner_id)
+    )
+    descending = query.effective_order == "desc"
+    if after is not None:
+        bound = _key_value(query, after[0])
+        pair = sa.tuple_(key, f.file_id)
+        stmt = stmt.where(pair < (bound, after[1]) if descending else pair > (bound, after[1]))
+    if descending:
+        stmt = stmt.order_by(key.desc(), f.file_id.desc())
+    else:
+        stmt = stmt.order_by(key.asc(), f.file_id.asc())
+    rows = (await session.execute(stmt.limit(query.limit + 1))).all()
+    return [(r.record, r.score, r.sort_key) for r in rows]
+
+
+def _key_value(query: SearchQuery, raw: Any) -> Any:
+    sort = query.effective_sort
+    if sort == "created_at":
+        return datetime.fromisoformat(str(raw))
+    if sort == "size":
+        return int(raw)
+    if sort == "relevance":
+        return sa.cast(sa.literal(float(raw)), sa.REAL)
+    return str(raw)
+
+
+async def total(
+    session: AsyncSession, query: SearchQuery, owner_id: str | None, cap: int
+) -> tuple[int, bool]:
+    """Exact up to ``cap`` matches; beyond it, the planner's estimate (never below cap + 1)."""
+    conds = conditions(query, owner_id)
+    bounded = sa.select(sa.literal(1)).select_from(catalog_files).where(*conds).limit(cap + 1).subquery()
+    count = int(await session.scalar(sa.select(sa.func.count()).select_from(bounded)) or 0)
+    if count <= cap:
+        return count, False
+    return max(await _estimate(session, conds), cap + 1), True
+
+
+async def _estimate(session: AsyncSession, conds: list[sa.ColumnElement[bool]]) -> int:
+    stmt = sa.select(f.file_id).where(*conds)
+    try:
+        sql = str(stmt.compile(dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True}))
+        plan = await session.scalar(sa.text(f"EXPLAIN (FORMAT JSON) {sql}"))
+    except Exception:  # a value the compiler cannot render inline: fall back to the cap
+        return 0
+    doc = json.loads(plan) if isinstance(plan, str) else plan
+    return int(doc[0]["Plan"]["Plan Rows"])
+
+
+async def facets(
+    session: AsyncSession, query: SearchQuery, owner_id: str | None
+) -> dict[str, list[dict[str, Any]]]:
+    matching = sa.select(f.file_id, f.content_type, f.tags, f.retention_policy, f.created_at).where(
+        *conditions(query, owner_id)
+    )
+    base = matching.cte("matching")
+    year = sa.cast(sa.func.extract("year", base.c.created_at), sa.Integer)
+    tag = sa.func.unnest(base.c.tags).table_valued("tag").render_derived()
+    copies = catalog_copies.c
+    queries: dict[str, sa.Select[Any]] = {
+        "content_type": sa.select(base.c.content_type.label("value"), sa.func.count().label("n")).group_by(
+            base.c.content_type
+        ),
+        "tag": sa.select(tag.c.tag.label("value"), sa.func.count().label("n"))
+        .select_from(base.join(tag, sa.true()))
+        .group_by(tag.c.tag),
+        "storage_element_id": sa.select(copies.se_id.label("value"), sa.func.count().label("n"))
+        .select_from(base.join(catalog_copies, copies.file_id == base.c.file_id))
+        .group_by(copies.se_id),
+        "retention_policy": sa.select(
+            base.c.retention_policy.label("value"), sa.func.count().label("n")
+        ).group_by(base.c.retention_policy),
+        "year": sa.select(sa.cast(year, sa.Text).label("value"), sa.func.count().label("n")).group_by(year),
+    }
+    out: dict[str, list[dict[str, Any]]] = {}
+    for name, stmt in queries.items():
+        ordered = stmt.order_by(sa.text("n DESC"), sa.text("value")).limit(FACET_LIMIT)
+        rows = (await session.execute(ordered)).all()
+        out[name] = [{"value": str(r.value), "count": int(r.n)} for r in rows]
+    return out
+
+
+async def suggest(
+    session: AsyncSession, prefix: str, owner_id: str | None, limit: int
+) -> list[tuple[str, str]]:
+    pattern = escape_like(prefix.lower()) + "%"
+    owner = [f.owner_id == owner_id] if owner_id is not None else []
+    names = (
+        await session.execute(
+            sa.select(f.original_filename)
+            .where(sa.func.lower(f.original_filename).like(pattern, escape="\\"), *owner)
+            .group_by(f.original_filename)
+            .order_by(sa.func.length(f.original_filename), f.original_filename)
+            .limit(limit)
+        )
+    ).scalars()
+    found = [("filename", str(n)) for n in names]
+    t = catalog_file_tags.c
+    tags = (
+        await session.execute(
+            sa.select(t.tag)
+            .select_from(catalog_file_tags.join(catalog_files, f.file_id == t.file_id))
+            .where(sa.func.lower(t.tag).like(pattern, escape="\\"), *owner)
+            .group_by(t.tag)
+            .order_by(sa.func.count().desc(), t.tag)
+            .limit(limit)
+        )
+    ).scalars()
+    found += [("tag", str(tag)) for tag in tags]
+    if len(found) < limit and len(prefix) >= 3:
+        similar = (
+            await session.execute(
+                sa.select(f.original_filename)
+                .where(f.original_filename.op("%")(prefix), *owner)
+                .group_by(f.original_filename)
+                .order_by(sa.func.max(sa.func.similarity(f.original_filename, prefix)).desc())
+                .limit(limit)
+            )
+        ).scalars()
+        seen = {v for _, v in found}
+        found += [("filename", str(n)) for n in similar if str(n) not in seen]
+    return _interleave(found, limit)
+
+
+def _interleave(found: list[tuple[str, str]], limit: int) -> list[tuple[str, str]]:
+    names = [x for x in found if x[0] == "filename"]
+    tags = [x for x in found if x[0] == "tag"]
+    out: list[tuple[str, str]] = []
+    while (names or tags) and len(out) < limit:
+        if names:
+            out.append(names.pop(0))
+        if tags and len(out) < limit:
+            out.append(tags.pop(0))
+    return out

@@ -1,0 +1,92 @@
+"""Search parameters, the opaque keyset cursor, and response shapes."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from query_module.errors import InvalidCursor
+
+Sort = Literal["relevance", "created_at", "size", "filename"]
+Order = Literal["asc", "desc"]
+FACETS = ("content_type", "tag", "storage_element_id", "retention_policy", "year")
+
+
+@dataclass
+class SearchQuery:
+    q: str | None = None
+    filename: str | None = None
+    content_type: str | None = None
+    tags: list[str] = field(default_factory=list)
+    owner: str | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    size_min: int | None = None
+    size_max: int | None = None
+    retention_policy: str | None = None
+    storage_element_id: str | None = None
+    meta: dict[str, str] = field(default_factory=dict)
+    sort: Sort | None = None
+    order: Order | None = None
+    limit: int = 50
+    cursor: str | None = None
+    facets: bool = False
+
+    @property
+    def text(self) -> str | None:
+        return self.q.strip() if self.q and self.q.strip() else None
+
+    @property
+    def effective_sort(self) -> Sort:
+        if self.sort == "relevance" and not self.text:
+            return "created_at"
+        return self.sort or ("relevance" if self.text else "created_at")
+
+    @property
+    def effective_order(self) -> Order:
+        return self.order or ("asc" if self.effective_sort == "filename" else "desc")
+
+
+def encode_cursor(sort: str, order: str, key: list[Any]) -> str:
+    raw = json.dumps({"s": sort, "o": order, "k": key}, separators=(",", ":"), default=str)
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, sort: str, order: str) -> list[Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        body = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        key = body["k"]
+        valid = body["s"] == sort and body["o"] == order and isinstance(key, list) and len(key) == 2
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InvalidCursor("the cursor is not one this service issued") from exc
+    if not valid:
+        raise InvalidCursor("the cursor belongs to another sort order")
+    return list(key)
+
+
+class FacetValue(BaseModel):
+    value: str
+    count: int
+
+
+class SearchPage(BaseModel):
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+    total: int
+    total_is_estimate: bool
+    facets: dict[str, list[FacetValue]] | None = None
+
+
+class Suggestion(BaseModel):
+    value: str
+    kind: Literal["filename", "tag"]
+
+
+class Suggestions(BaseModel):
+    items: list[Suggestion]
