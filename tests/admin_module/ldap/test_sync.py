@@ -169,3 +169,35 @@ async def test_ldap_precedence_takes_over_a_local_user_at_sync(
         assert (petrov["source"], petrov["role"]) == ("LDAP", "OPERATOR")
         assert (await admin.login("petrov", "Local-petrov-pass-1")).status_code == 400
         assert (await admin.login("petrov", "test123")).status_code == 200
+
+
+async def test_the_lifespan_runs_scheduled_syncs(
+    database_url: str, redis_url: str, slapd: servers.Managed
+) -> None:
+    settings = admin_settings(
+        database_url, redis_url, ldap=ldap_settings(slapd.url, sync_interval_seconds=0.3)
+    )
+    async with running_admin(settings) as admin:
+        users: dict[str, Any] = {}
+        for _ in range(50):
+            await asyncio.sleep(0.1)
+            users = await directory_users(admin)
+            if len(users) == 3:
+                break
+        assert sorted(users) == ["ivanov", "petrov", "sidorov"]
+        status = await admin.client.get("/api/v1/ldap/status", headers=await admin.headers())
+        assert status.json()["last_sync"]["trigger"] == "scheduled"
+
+
+async def test_without_a_directory_ldap_is_reported_disabled(admin: Admin) -> None:
+    headers = await admin.headers()
+    status = await admin.client.get("/api/v1/ldap/status", headers=headers)
+    assert status.status_code == 200, status.text
+    assert status.json()["enabled"] is False
+    assert status.json()["connection"]["state"] == "disabled"
+    sync_now = await admin.client.post("/api/v1/ldap/sync", headers=headers)
+    assert sync_now.status_code == 409
+    assert sync_now.json()["code"] == "ldap_disabled"
+    ready = await admin.client.get("/health/ready")
+    assert "ldap" not in ready.json()["checks"]
+    assert (await admin.login("ivanov", "test123")).status_code == 400
