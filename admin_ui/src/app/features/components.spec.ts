@@ -1,0 +1,179 @@
+import { provideHttpClient, withInterceptors } from '@angular/common/http';
+import { HttpTestingController, provideHttpClientTesting } from '@angular/common/http/testing';
+import { TestBed } from '@angular/core/testing';
+import { provideRouter } from '@angular/router';
+
+import { authInterceptor } from '../core/auth.interceptor';
+import { APP_CONFIG, AppConfig } from '../core/config';
+import { AuditPage } from './audit/audit-page';
+import { LoginPage } from './auth/login';
+import { StoragePage } from './storage/storage-page';
+import { UsersPage } from './users/users-page';
+import { FileDetails } from './files/file-details';
+import { FileRecord } from '../api/types';
+
+const CONFIG: AppConfig = { adminUrl: 'http://a', ingesterUrl: 'http://i', queryUrl: 'http://q' };
+
+function setup() {
+  sessionStorage.clear();
+  TestBed.configureTestingModule({
+    providers: [provideRouter([]), provideHttpClient(withInterceptors([authInterceptor])), provideHttpClientTesting(),
+      { provide: APP_CONFIG, useValue: CONFIG }],
+  });
+  return TestBed.inject(HttpTestingController);
+}
+
+async function settle(fixture: { whenStable(): Promise<unknown>; detectChanges(): void }) {
+  fixture.detectChanges();
+  await fixture.whenStable();
+  fixture.detectChanges();
+}
+
+describe('UsersPage', () => {
+  it('lists users, offers unlock for locked LOCAL users and keeps LDAP users read-only', async () => {
+    const ctl = setup();
+    const fixture = TestBed.createComponent(UsersPage);
+    fixture.detectChanges();
+    const list = ctl.expectOne((r) => r.url === 'http://a/api/v1/users');
+    expect(list.request.params.get('limit')).toBe('50');
+    list.flush({ items: [
+      { id: '1', username: 'alice', role: 'USER', status: 'LOCKED', source: 'LOCAL' },
+      { id: '2', username: 'oscar', role: 'OPERATOR', status: 'ACTIVE', source: 'LDAP', last_sync_at: '2026-11-26T03:00:00Z' },
+    ], next_cursor: null, total: 2 });
+    ctl.expectOne('http://a/api/v1/ldap/status').flush({ connected: false, last_sync_at: null });
+    await settle(fixture);
+    const el: HTMLElement = fixture.nativeElement;
+    const rows = el.querySelectorAll('[data-testid=users-table] tr.mat-mdc-row');
+    expect(rows.length).toBe(2);
+    expect(rows[0].textContent).toContain('alice');
+    expect(rows[0].textContent).toContain('Unlock');
+    expect(rows[1].textContent).toContain('read-only');
+    expect(el.textContent).toContain('unreachable');
+    expect(el.textContent).toContain('2 users');
+
+    (Array.from(rows[0].querySelectorAll('button')).find((b) => b.textContent?.includes('Unlock')) as HTMLButtonElement).click();
+    const unlock = ctl.expectOne('http://a/api/v1/users/1/unlock');
+    expect(unlock.request.method).toBe('POST');
+    unlock.flush({});
+    await fixture.whenStable();
+    ctl.expectOne((r) => r.url === 'http://a/api/v1/users').flush({ items: [], next_cursor: null });
+  });
+
+  it('shows a problem+json failure as a clear message', async () => {
+    const ctl = setup();
+    const fixture = TestBed.createComponent(UsersPage);
+    fixture.detectChanges();
+    ctl.expectOne((r) => r.url === 'http://a/api/v1/users').flush(
+      { title: 'Forbidden', status: 403, detail: 'identity:admin is required', code: 'forbidden', request_id: 'r-9' },
+      { status: 403, statusText: 'Forbidden' });
+    ctl.expectOne('http://a/api/v1/ldap/status').flush({});
+    await settle(fixture);
+    const alert = (fixture.nativeElement as HTMLElement).querySelector('[role=alert]');
+    expect(alert?.textContent).toContain('identity:admin is required');
+    expect(alert?.textContent).toContain('forbidden');
+    expect(alert?.textContent).toContain('r-9');
+  });
+});
+
+describe('LoginPage', () => {
+  it('shows the lockout message from error_description', async () => {
+    const ctl = setup();
+    const fixture = TestBed.createComponent(LoginPage);
+    fixture.detectChanges();
+    const page = fixture.componentInstance;
+    page.form.setValue({ username: 'alice', password: 'wrong' });
+    const done = page.submit();
+    const req = ctl.expectOne('http://a/api/v1/auth/token');
+    expect(req.request.body).toBe('grant_type=password&username=alice&password=wrong');
+    req.flush({ error: 'invalid_grant', error_description: 'Account locked until 04:05 UTC' }, { status: 400, statusText: 'Bad Request' });
+    await done;
+    await settle(fixture);
+    const text = (fixture.nativeElement as HTMLElement).textContent ?? '';
+    expect(text).toContain('Sign-in failed');
+    expect(text).toContain('Account locked until 04:05 UTC');
+    expect(page.form.controls.password.value).toBe('');
+  });
+});
+
+describe('StoragePage', () => {
+  it('renders each SE with capacity and the mode transitions it allows', async () => {
+    const ctl = setup();
+    const fixture = TestBed.createComponent(StoragePage);
+    fixture.detectChanges();
+    ctl.expectOne('http://a/api/v1/storage-elements').flush({ items: [
+      { id: 'se1', name: 'rw-1', url: 'http://x', mode: 'rw', status: 'online', priority: 1, capacity: { total: 1024, used: 512, free: 512 } },
+      { id: 'se2', name: 'ro-1', url: 'http://y', mode: 'ro', status: 'offline', priority: 2, capacity: { total: 100, used: 99, free: 1 } },
+      { id: 'se3', name: 'edit-1', url: 'http://z', mode: 'edit', status: 'online', priority: 3 },
+    ], next_cursor: null });
+    await settle(fixture);
+    const cards = (fixture.nativeElement as HTMLElement).querySelectorAll('.se-card');
+    expect(cards.length).toBe(3);
+    const buttons = (i: number) => Array.from(cards[i].querySelectorAll('.card-actions button')).map((b) => b.textContent?.trim());
+    expect(buttons(0)).toContain('sync_alt Switch to ro');
+    expect(buttons(1)).toEqual(expect.arrayContaining(['sync_alt Switch to ar', 'sync_alt Switch to rw']));
+    expect(buttons(2).some((t) => t?.includes('Switch'))).toBe(false);
+    expect(cards[0].textContent).toContain('512 B used of 1.0 KiB');
+    expect(cards[1].querySelector('.capacity')?.classList).toContain('full');
+  });
+});
+
+describe('AuditPage', () => {
+  it('pages with the cursor and shows a broken chain', async () => {
+    const ctl = setup();
+    const fixture = TestBed.createComponent(AuditPage);
+    fixture.detectChanges();
+    ctl.expectOne((r) => r.url === 'http://a/api/v1/audit-events').flush({ items: [
+      { id: 'e1', occurred_at: '2026-11-26T03:00:00Z', actor_username: 'admin', action: 'user.create', target: 'bob', outcome: 'success' },
+    ], next_cursor: 'n1' });
+    await settle(fixture);
+    fixture.componentInstance.nextPage();
+    const page2 = ctl.expectOne((r) => r.url === 'http://a/api/v1/audit-events');
+    expect(page2.request.params.get('cursor')).toBe('n1');
+    page2.flush({ items: [], next_cursor: null });
+
+    fixture.componentInstance.filters.actor = 'admin';
+    fixture.componentInstance.filters.since = '2026-11-01';
+    fixture.componentInstance.search();
+    const filtered = ctl.expectOne((r) => r.url === 'http://a/api/v1/audit-events');
+    expect(filtered.request.params.get('actor')).toBe('admin');
+    expect(filtered.request.params.get('since')).toBe('2026-11-01T00:00:00Z');
+    expect(filtered.request.params.has('cursor')).toBe(false);
+    filtered.flush({ items: [], next_cursor: null });
+
+    fixture.componentInstance.runVerify();
+    ctl.expectOne('http://a/api/v1/audit-events/verify').flush({ ok: false, checked: 41, first_bad: 'e42' });
+    await settle(fixture);
+    const result = (fixture.nativeElement as HTMLElement).querySelector('[data-testid=verify-result]');
+    expect(result?.textContent).toContain('Chain broken at event e42 after 41 events checked');
+  });
+});
+
+describe('FileDetails', () => {
+  const file: FileRecord = {
+    file_id: 'f1', original_filename: 'report.pdf', size: 2048, content_type: 'application/pdf', sha256: 'ab'.repeat(32),
+    owner: { id: 'u1', username: 'alice', kind: 'user' }, description: 'Annual report', tags: ['finance'], metadata: { project: 'alpha' },
+    retention_policy: 'temporary', expires_at: '2026-12-26T00:00:00Z', retain_until: null, legal_hold: false, revision: 3,
+    created_at: '2026-11-26T00:00:00Z', updated_at: '2026-11-26T01:00:00Z', storage_element_id: 'se-edit',
+    copies: [{ storage_element_id: 'se-edit', mode: 'edit', state: 'committed' }, { storage_element_id: 'se-rw', mode: 'rw', state: 'pending' }],
+    status: 'available',
+  };
+
+  it('shows every record field and copy, and emits actions', async () => {
+    setup();
+    const fixture = TestBed.createComponent(FileDetails);
+    fixture.componentRef.setInput('file', file);
+    fixture.componentRef.setInput('canTransfer', false);
+    const actions: string[] = [];
+    fixture.componentInstance.action.subscribe((a) => actions.push(a));
+    await settle(fixture);
+    const text = (fixture.nativeElement as HTMLElement).textContent ?? '';
+    for (const expected of ['report.pdf', 'f1', '2.0 KiB', '2048 bytes', 'application/pdf', 'ab'.repeat(32), 'alice', 'Annual report',
+      'finance', '"project": "alpha"', 'temporary', 'se-edit', 'se-rw', 'pending', 'committed']) {
+      expect(text).toContain(expected);
+    }
+    expect(text).toContain('Make permanent');
+    expect(text).not.toContain('Transfer');
+    (fixture.nativeElement as HTMLElement).querySelector<HTMLButtonElement>('[data-testid=download]')!.click();
+    expect(actions).toEqual(['download']);
+  });
+});
