@@ -21,6 +21,9 @@ SERVICES = ["admin_module", "storage_element", "ingester_module", "query_module"
 
 def settings_for(service: str, **values: Any) -> Any:
     module = importlib.import_module(f"{service}.settings")
+    if service == "admin_module":
+        # Outside development the admin refuses to start without a real key-encryption key.
+        values.setdefault("key_encryption_key", "skeleton-test-kek-0123456789abcdef")
     return module.Settings(env="test", **values)
 
 
