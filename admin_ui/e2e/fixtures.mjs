@@ -55,7 +55,7 @@ const actions = [['auth.login', 'admin', 'success'], ['file.upload', 'alice', 's
   ['auth.lockout', 'alice', 'success'], ['storage.mode_change', 'oscar', 'success'], ['user.create', 'admin', 'success'], ['file.delete', 'alice', 'denied']];
 const audit = actions.map(([action, actor, outcome], i) => ({
   id: `ev-${i}`, seq: 1000 - i, occurred_at: new Date(Date.now() - i * 600000).toISOString(), service: action.startsWith('file') ? 'ingester' : 'admin',
-  actor_username: actor, actor_kind: 'user', action, target: action.startsWith('file') ? files[i % 5].file_id : actor, outcome, details: {},
+  actor: { id: `u-${actor}`, username: actor, kind: 'user' }, action, target: action.startsWith('file') ? files[i % 5].file_id : actor, outcome, details: {},
 }));
 
 export function fixtureResponse(method, url) {
@@ -65,24 +65,29 @@ export function fixtureResponse(method, url) {
   const routes = [
     ['POST', '/api/v1/auth/token', () => ({ access_token: fakeJwt('ADMIN', 'admin'), token_type: 'Bearer', expires_in: 1800, refresh_token: 'r1', scope: '' })],
     ['GET', '/api/v1/storage-elements', () => page(ses)],
-    ['GET', '/api/v1/fleet', () => page([
-      ...['admin', 'ingester', 'query'].map((k, i) => ({ kind: k, instance_id: `${k}-1`, url: `http://127.0.0.1:80${i * 10 + (i ? 10 : 0)}`, version: '0.1.0', started_at: day(1), last_seen_at: day(0), status: 'online' })),
-      { kind: 'storage_element', instance_id: 'se-ro-1', url: 'http://127.0.0.1:8012', version: '0.1.0', started_at: day(3), last_seen_at: day(0.2), status: 'offline' },
-    ])],
+    ['GET', '/api/v1/fleet', () => ({ items: [
+      ...[['admin_module', 8000], ['ingester_module', 8020], ['query_module', 8030], ['storage_element', 8010], ['storage_element', 8011]].map(([k, port]) =>
+        ({ kind: k, instance_id: `${k}-${port}`, url: `http://127.0.0.1:${port}`, version: '0.1.0', started_at: day(1), last_seen_at: day(0), status: 'up' })),
+      { kind: 'storage_element', instance_id: 'storage_element-8012', url: 'http://127.0.0.1:8012', version: '0.1.0', started_at: day(3), last_seen_at: day(0.2), status: 'stale' },
+    ], storage_elements: ses })],
     ['GET', '/api/v1/stats', () => ({
-      by_storage_element: ses.map((s) => ({ storage_element_id: s.id, files: s.file_count, bytes: s.capacity.used })),
-      by_mode: [{ mode: 'edit', files: 412, bytes: 61 * GiB }, { mode: 'rw', files: 10233, bytes: 870 * GiB }, { mode: 'ro', files: 50120, bytes: 2010 * GiB }],
-      by_retention_policy: { temporary: { files: 412, bytes: 61 * GiB }, permanent: { files: 60353, bytes: 2880 * GiB } },
-      uploads_per_day: Array.from({ length: 30 }, (_, i) => ({ day: day(i).slice(0, 10), files: Math.round(80 + 60 * Math.sin(i / 3) + (i % 7) * 9) })),
+      totals: { files: 60765, bytes: 2941 * GiB },
+      storage_elements: ses.map((s) => ({ storage_element_id: s.id, mode: s.mode, files: s.file_count, bytes: s.capacity.used })),
+      modes: [{ mode: 'edit', files: 412, bytes: 61 * GiB }, { mode: 'rw', files: 10233, bytes: 870 * GiB }, { mode: 'ro', files: 50120, bytes: 2010 * GiB }],
+      retention_policies: [{ retention_policy: 'temporary', files: 412, bytes: 61 * GiB }, { retention_policy: 'permanent', files: 60353, bytes: 2880 * GiB }],
+      uploads_per_day: Array.from({ length: 30 }, (_, i) => ({ date: day(29 - i).slice(0, 10), files: Math.round(80 + 60 * Math.sin(i / 3) + (i % 7) * 9), bytes: 0 })),
       latest_uploads: files.slice(0, 5),
     })],
-    ['GET', '/api/v1/search/suggest', () => ({ items: ['annual-report-2025.pdf', 'annual'] })],
+    ['GET', '/api/v1/search/suggest', () => ({ items: [{ value: 'annual-report-2025.pdf', kind: 'filename' }, { value: 'annual', kind: 'tag' }] })],
     ['GET', '/api/v1/search', () => ({ items: files, next_cursor: 'c2', total: 1234, total_is_estimate: true,
       facets: { tag: [{ value: 'finance', count: 412 }, { value: 'contract', count: 88 }, { value: 'photo', count: 51 }],
-        content_type: { 'application/pdf': 733, 'image/jpeg': 220, 'image/tiff': 97 }, retention_policy: { permanent: 1100, temporary: 134 } } })],
+        content_type: [{ value: 'application/pdf', count: 733 }, { value: 'image/jpeg', count: 220 }, { value: 'image/tiff', count: 97 }],
+        retention_policy: [{ value: 'permanent', count: 1100 }, { value: 'temporary', count: 134 }], year: [{ value: '2026', count: 1200 }, { value: '2025', count: 34 }] } })],
     ['GET', /^\/api\/v1\/files\/[^/]+$/, () => files.find((f) => p.endsWith(f.file_id)) ?? files[0]],
     ['GET', '/api/v1/users', () => page(users)],
-    ['GET', '/api/v1/ldap/status', () => ({ connected: true, last_sync_at: day(0.01), last_result: { created: 0, updated: 3, deactivated: 1, errors: 0 } })],
+    ['GET', '/api/v1/ldap/status', () => ({ enabled: true, urls: ['ldap://127.0.0.1:3890'], sync_interval_seconds: 900,
+      connection: { state: 'up', server: 'ldap://127.0.0.1:3890', error: null, checked_at: day(0) },
+      last_sync: { at: day(0.01), outcome: 'ok', trigger: 'scheduled', created: 0, updated: 3, deactivated: 1, errors: [] }, last_successful_sync_at: day(0.01) })],
     ['GET', '/api/v1/service-accounts', () => page(accounts)],
     ['GET', '/api/v1/keys', () => page(keys)],
     ['GET', '/api/v1/audit-events/verify', () => ({ ok: true, checked: 1000, first_bad: null })],

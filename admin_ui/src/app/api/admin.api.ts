@@ -4,7 +4,7 @@ import { Observable } from 'rxjs';
 
 import { APP_CONFIG } from '../core/config';
 import {
-  AuditEvent, AuditVerify, FleetInstance, LdapStatus, LdapSyncResult, MaintenanceJob, Page,
+  AuditEvent, AuditVerify, FleetView, LdapStatus, LdapSyncResult, MaintenanceJob, Page,
   SeMode, ServiceAccount, SigningKey, StorageElement, User, UserCreate, UserPatch,
 } from './types';
 
@@ -110,8 +110,8 @@ export class AdminApi {
     );
   }
 
-  fleet(): Observable<Page<FleetInstance> | FleetInstance[]> {
-    return this.http.get<Page<FleetInstance> | FleetInstance[]>(`${this.base}/fleet`);
+  fleet(): Observable<FleetView> {
+    return this.http.get<FleetView>(`${this.base}/fleet`);
   }
 
   auditEvents(filters: { actor?: string; action?: string; outcome?: string; since?: string; until?: string; cursor?: string | null; limit?: number }): Observable<Page<AuditEvent>> {

@@ -82,15 +82,20 @@ export interface LdapSyncResult {
   created: number;
   updated: number;
   deactivated: number;
-  errors: number | string[] | unknown[];
+  unchanged?: number;
+  errors: string[];
+  trigger?: string;
+  started_at?: string | null;
+  finished_at?: string | null;
 }
 
 export interface LdapStatus {
-  last_sync_at?: string | null;
-  last_result?: LdapSyncResult | null;
-  connected?: boolean;
-  connection?: string;
-  [key: string]: unknown;
+  enabled: boolean;
+  urls?: string[];
+  sync_interval_seconds?: number;
+  connection: { state: 'up' | 'down' | 'disabled'; server?: string | null; error?: string | null; checked_at?: string | null };
+  last_sync?: (Omit<LdapSyncResult, 'started_at' | 'finished_at'> & { at: string; outcome: string }) | null;
+  last_successful_sync_at?: string | null;
 }
 
 export interface ServiceAccount {
@@ -137,7 +142,9 @@ export interface StorageElement {
   backend?: string;
   version?: string;
   last_seen_at?: string | null;
-  [key: string]: unknown;
+  status_reason?: string | null;
+  registered_at?: string;
+  updated_at?: string;
 }
 
 export interface MaintenanceJob {
@@ -148,24 +155,28 @@ export interface MaintenanceJob {
 
 export interface FleetInstance {
   kind: string;
-  id?: string;
-  instance_id?: string;
+  instance_id: string;
   url: string;
   version?: string;
   started_at?: string;
   last_seen_at?: string;
-  last_seen?: string;
+  /** `up` or `stale` (no heartbeat for a while). */
   status: string;
+}
+
+/** `GET /api/v1/fleet`: service instances by heartbeat, and every registered SE. */
+export interface FleetView {
+  items: FleetInstance[];
+  storage_elements?: StorageElement[];
 }
 
 export interface AuditEvent {
   id: string;
   seq?: number;
   occurred_at: string;
+  recorded_at?: string;
   service?: string;
-  actor_id?: string | null;
-  actor_username?: string | null;
-  actor_kind?: string | null;
+  actor?: { id?: string | null; username?: string | null; kind?: string | null } | null;
   action: string;
   target?: string | null;
   outcome: string;
@@ -177,7 +188,9 @@ export interface AuditEvent {
 export interface AuditVerify {
   ok: boolean;
   checked: number;
-  first_bad: string | number | null;
+  first_bad: string | null;
+  first_bad_seq?: number | null;
+  reason?: string | null;
 }
 
 export interface FileOwner {
@@ -265,13 +278,13 @@ export interface StatsBucket {
   bytes: number;
 }
 
-/** `GET /api/v1/stats`: buckets may come as arrays of rows or maps keyed by the group value. */
+/** `GET /api/v1/stats`: groups are arrays of rows (`[{mode, files, bytes}]`); maps keyed by the group value are read too. */
 export interface Stats {
-  by_storage_element?: unknown;
-  by_mode?: unknown;
-  by_retention_policy?: unknown;
   uploads_per_day?: unknown;
+  totals?: { files: number; bytes: number };
+  storage_elements?: unknown;
+  modes?: unknown;
+  retention_policies?: unknown;
   latest_uploads?: FileRecord[];
   latest?: FileRecord[];
-  [key: string]: unknown;
 }

@@ -40,7 +40,7 @@ describe('UsersPage', () => {
       { id: '1', username: 'alice', role: 'USER', status: 'LOCKED', source: 'LOCAL' },
       { id: '2', username: 'oscar', role: 'OPERATOR', status: 'ACTIVE', source: 'LDAP', last_sync_at: '2026-11-26T03:00:00Z' },
     ], next_cursor: null, total: 2 });
-    ctl.expectOne('http://a/api/v1/ldap/status').flush({ connected: false, last_sync_at: null });
+    ctl.expectOne('http://a/api/v1/ldap/status').flush({ enabled: true, connection: { state: 'down', error: 'connection refused' }, last_sync: null });
     await settle(fixture);
     const el: HTMLElement = fixture.nativeElement;
     const rows = el.querySelectorAll('[data-testid=users-table] tr.mat-mdc-row');
@@ -49,6 +49,7 @@ describe('UsersPage', () => {
     expect(rows[0].textContent).toContain('Unlock');
     expect(rows[1].textContent).toContain('read-only');
     expect(el.textContent).toContain('unreachable');
+    expect(el.textContent).toContain('connection refused');
     expect(el.textContent).toContain('2 users');
 
     (Array.from(rows[0].querySelectorAll('button')).find((b) => b.textContent?.includes('Unlock')) as HTMLButtonElement).click();
@@ -66,7 +67,7 @@ describe('UsersPage', () => {
     ctl.expectOne((r) => r.url === 'http://a/api/v1/users').flush(
       { title: 'Forbidden', status: 403, detail: 'identity:admin is required', code: 'forbidden', request_id: 'r-9' },
       { status: 403, statusText: 'Forbidden' });
-    ctl.expectOne('http://a/api/v1/ldap/status').flush({});
+    ctl.expectOne('http://a/api/v1/ldap/status').flush({ enabled: false, connection: { state: 'disabled' } });
     await settle(fixture);
     const alert = (fixture.nativeElement as HTMLElement).querySelector('[role=alert]');
     expect(alert?.textContent).toContain('identity:admin is required');

@@ -87,11 +87,12 @@ export class DashboardPage implements OnInit, OnDestroy {
         fleet: settle(this.admin.fleet()),
       })))
       .subscribe(({ ses, stats, fleet }) => {
-        this.ses.set(itemsOf(ses.value));
+        // The fleet view carries the registry too: use it when the registry list itself failed.
+        this.ses.set(ses.value ? itemsOf(ses.value) : (fleet.value?.storage_elements ?? []));
         this.seError.set(ses.error);
         this.stats.set(stats.value ? normalizeStats(stats.value) : null);
         this.statsError.set(stats.error);
-        this.fleet.set(itemsOf(fleet.value));
+        this.fleet.set(fleet.value?.items ?? []);
         this.fleetError.set(fleet.error);
         this.updated.set(new Date());
         this.loading.set(false);
@@ -114,10 +115,10 @@ export class DashboardPage implements OnInit, OnDestroy {
   }
 
   instanceId(f: FleetInstance): string {
-    return f.instance_id ?? f.id ?? f.url;
+    return f.instance_id || f.url;
   }
   lastSeen(f: FleetInstance): string | undefined {
-    return f.last_seen_at ?? f.last_seen;
+    return f.last_seen_at;
   }
 }
 

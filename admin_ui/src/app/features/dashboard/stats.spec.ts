@@ -20,13 +20,14 @@ describe('dashboard stats', () => {
 
   it('totals from the retention groups', () => {
     const s = normalizeStats({
-      by_retention_policy: [{ retention_policy: 'temporary', files: 2, bytes: 100 }, { retention_policy: 'permanent', files: 3, bytes: 900 }],
-      by_mode: { rw: { files: 5, bytes: 1000 } },
+      retention_policies: [{ retention_policy: 'temporary', files: 2, bytes: 100 }, { retention_policy: 'permanent', files: 3, bytes: 900 }],
+      modes: { rw: { files: 5, bytes: 1000 } },
       latest_uploads: [],
     }, new Date('2026-11-26T00:00:00Z'));
     expect(s.totalFiles).toBe(5);
     expect(s.totalBytes).toBe(1000);
     expect(s.byMode).toEqual([{ key: 'rw', files: 5, bytes: 1000 }]);
     expect(s.uploadsPerDay).toHaveLength(30);
+    expect(normalizeStats({ totals: { files: 7, bytes: 70 }, modes: [] }).totalFiles).toBe(7);
   });
 });

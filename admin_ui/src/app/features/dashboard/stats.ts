@@ -75,17 +75,17 @@ function groupRowsByDay(raw: unknown): DayRow[] {
 }
 
 export function normalizeStats(raw: Stats | null | undefined, today = new Date()): DashboardStats {
-  const byStorageElement = groupRows(raw?.['by_storage_element'] ?? raw?.['per_storage_element']);
-  const byMode = groupRows(raw?.['by_mode'] ?? raw?.['per_mode']);
-  const byRetention = groupRows(raw?.['by_retention_policy'] ?? raw?.['per_retention_policy']);
-  const totals = byRetention.length ? byRetention : byMode.length ? byMode : byStorageElement;
+  const byStorageElement = groupRows(raw?.storage_elements);
+  const byMode = groupRows(raw?.modes);
+  const byRetention = groupRows(raw?.retention_policies);
+  const groups = byRetention.length ? byRetention : byMode.length ? byMode : byStorageElement;
   return {
     byStorageElement,
     byMode,
     byRetention,
-    uploadsPerDay: dayRows(raw?.['uploads_per_day'], today),
-    latest: (raw?.['latest_uploads'] ?? raw?.['latest'] ?? []) as FileRecord[],
-    totalFiles: totals.reduce((s, r) => s + r.files, 0),
-    totalBytes: totals.reduce((s, r) => s + r.bytes, 0),
+    uploadsPerDay: dayRows(raw?.uploads_per_day, today),
+    latest: raw?.latest_uploads ?? raw?.latest ?? [],
+    totalFiles: raw?.totals ? num(raw.totals.files) : groups.reduce((s, r) => s + r.files, 0),
+    totalBytes: raw?.totals ? num(raw.totals.bytes) : groups.reduce((s, r) => s + r.bytes, 0),
   };
 }

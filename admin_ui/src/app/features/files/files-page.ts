@@ -267,6 +267,6 @@ export class FilesPage implements OnInit {
 
   facetLabel(name: string): string {
     return ({ tag: 'Tags', tags: 'Tags', content_type: 'Type', owner: 'Owner', retention_policy: 'Retention',
-      storage_element_id: 'Storage element' } as Record<string, string>)[name] ?? name;
+      storage_element_id: 'Storage element', year: 'Year' } as Record<string, string>)[name] ?? name;
   }
 }

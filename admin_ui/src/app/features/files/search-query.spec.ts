@@ -73,5 +73,6 @@ describe('facets', () => {
     expect(applyFacet({}, 'retention_policy', 'temporary').retention_policy).toBe('temporary');
     expect(applyFacet({}, 'meta.project', 'alpha').meta).toEqual([{ key: 'project', value: 'alpha' }]);
     expect(applyFacet({ q: 'x' }, 'unknown', 'v')).toEqual({ q: 'x' });
+    expect(applyFacet({}, 'year', '2025')).toMatchObject({ created_from: '2025-01-01', created_to: '2025-12-31' });
   });
 });

@@ -121,6 +121,8 @@ export function applyFacet(query: SearchQuery, facet: string, value: string): Se
     case 'owner':
     case 'storage_element_id':
       return { ...query, [facet]: value };
+    case 'year':
+      return /^\d{4}$/.test(value) ? { ...query, created_from: `${value}-01-01`, created_to: `${value}-12-31` } : query;
     case 'retention_policy':
       return { ...query, retention_policy: value as 'temporary' | 'permanent' };
     default:

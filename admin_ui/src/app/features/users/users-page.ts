@@ -1,4 +1,4 @@
-import { DatePipe, JsonPipe, LowerCasePipe } from '@angular/common';
+import { DatePipe, LowerCasePipe } from '@angular/common';
 import { Component, OnInit, inject, signal } from '@angular/core';
 import { FormsModule } from '@angular/forms';
 import { MatButtonModule } from '@angular/material/button';
@@ -22,7 +22,7 @@ import { UserDialog } from './user-dialog';
 
 @Component({
   selector: 'app-users',
-  imports: [DatePipe, JsonPipe, LowerCasePipe, FormsModule, PageState, MatTableModule, MatButtonModule, MatIconModule,
+  imports: [DatePipe, LowerCasePipe, FormsModule, PageState, MatTableModule, MatButtonModule, MatIconModule,
     MatFormFieldModule, MatInputModule, MatSelectModule, MatTooltipModule],
   templateUrl: './users-page.html',
 })
@@ -93,10 +93,8 @@ export class UsersPage implements OnInit {
   }
 
   ldapConnected(): string {
-    const s = this.ldap();
-    if (!s) return 'unknown';
-    if (typeof s.connected === 'boolean') return s.connected ? 'connected' : 'unreachable';
-    return String(s.connection ?? s['state'] ?? 'unknown');
+    const state = this.ldap()?.connection?.state;
+    return state === 'up' ? 'connected' : state === 'down' ? 'unreachable' : state === 'disabled' ? 'disabled' : 'unknown';
   }
 
   async syncNow(): Promise<void> {
