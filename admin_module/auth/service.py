@@ -99,6 +99,8 @@ async def authenticate_password(
             return LoginResult(user, InvalidGrant(str(exc)), "directory_refused")
         # A wrong password returns None: keep the known row so the failure counts toward lockout.
         ok, user = found is not None, found or user
+        if not ok:  # as much bcrypt work as a LOCAL wrong password: no enumeration by timing
+            await env.hasher.verify(password, None)
     else:
         ok = await env.hasher.verify(password, None if user is None else user["password_hash"])
     now = datetime.now(UTC)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import bcrypt
 import jwt
 import pytest
 
+from admin_module.users import passwords
 from tests.admin_module.conftest import ADMIN_PASSWORD, Admin
 from tests.admin_module.ldap.conftest import USERS, DirectoryAdmin
 from tests.support import servers
@@ -151,3 +153,23 @@ async def test_directory_down_ldap_logins_503_local_logins_and_tokens_keep_worki
     sync = await ldap_admin.client.post("/api/v1/ldap/sync", headers=await ldap_admin.headers())
     assert sync.status_code == 503
     assert sync.json()["code"] == "temporarily_unavailable"
+
+
+async def test_with_a_directory_unknown_and_wrong_logins_cost_one_bcrypt_check_like_local(
+    ldap_admin: Admin, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await ldap_admin.create_user("dave", "Local-dave-pass-1")
+    checks: list[bytes] = []
+    real = bcrypt.checkpw
+
+    def counting(password: bytes, hashed: bytes) -> bool:
+        checks.append(hashed)
+        return real(password, hashed)
+
+    monkeypatch.setattr(passwords.bcrypt, "checkpw", counting)
+    counts = []
+    for username in ("dave", "no-such-user", "petrov"):  # LOCAL, unknown everywhere, LDAP
+        checks.clear()
+        assert (await ldap_admin.login(username, "wrong-password-123")).status_code == 400
+        counts.append(len(checks))
+    assert counts == [1, 1, 1]
