@@ -14,11 +14,12 @@ export interface TrackedSaga {
   error: string | null;
 }
 
-/** Steps done out of all, whatever shape a step takes (a name or `{name, state}`). */
-export function sagaProgress(saga: Saga | null): { done: number; total: number } {
-  const steps = saga?.steps ?? [];
-  const done = steps.filter((s) => typeof s === 'object' && s !== null && ['done', 'completed', 'ok'].includes(String(s.state))).length;
-  return { done: saga?.state === 'completed' ? steps.length : done, total: steps.length };
+/** Steps done so far and the step at work (the ingester lists steps as they start: `{name, state}`). */
+export function sagaProgress(saga: Saga | null): { done: number; current: string | null } {
+  const steps = (saga?.steps ?? []).map((s) => (typeof s === 'string' ? { name: s, state: 'done' } : s));
+  const done = steps.filter((s) => ['done', 'completed', 'ok'].includes(String(s.state))).length;
+  const running = steps.find((s) => s.state === 'running' || s.state === 'failed');
+  return { done, current: running?.name ?? null };
 }
 
 /** Sagas started from this tab, polled every second until they end. */

@@ -1,0 +1,188 @@
+// End-to-end flow of issue 9 in real headless Chromium against the running fleet:
+// log in; upload a file and watch the progress; find it by a word of its description;
+// download it and compare the bytes; change an SE's mode (and back); create a user;
+// see these actions in the audit log. A screenshot of each page goes to test-artifacts/e2e/.
+//
+//   ARTSTORE_UI_URL        the served UI (default http://127.0.0.1:4200)
+//   ARTSTORE_E2E_USER      an ADMIN account (default admin)
+//   ARTSTORE_E2E_PASSWORD  its password (required)
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+
+import { launch, loopbackOnly } from './browser.mjs';
+
+const UI = (process.env.ARTSTORE_UI_URL ?? 'http://127.0.0.1:4200').replace(/\/+$/, '');
+const USER = process.env.ARTSTORE_E2E_USER ?? 'admin';
+const PASSWORD = process.env.ARTSTORE_E2E_PASSWORD;
+const out = fileURLToPath(new URL('../test-artifacts/e2e/', import.meta.url));
+const TIMEOUT = Number(process.env.ARTSTORE_E2E_TIMEOUT_MS ?? 30000);
+
+if (!PASSWORD) {
+  console.error('ARTSTORE_E2E_PASSWORD is required (the password of ARTSTORE_E2E_USER, an ADMIN)');
+  process.exit(2);
+}
+
+const results = [];
+async function step(name, fn) {
+  const started = Date.now();
+  try {
+    await fn();
+    results.push({ name, ok: true, ms: Date.now() - started });
+    console.log(`ok   ${name} (${Date.now() - started} ms)`);
+  } catch (err) {
+    results.push({ name, ok: false, error: err });
+    console.log(`FAIL ${name}: ${err.message}`);
+    throw err;
+  }
+}
+function assert(cond, message) {
+  if (!cond) throw new Error(message);
+}
+/** Retry `fn` until it returns truthy (the catalog and the audit log follow within seconds). */
+async function eventually(fn, what, timeout = TIMEOUT) {
+  const end = Date.now() + timeout;
+  let last;
+  while (Date.now() < end) {
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
+}
+
+await mkdir(out, { recursive: true });
+const browser = await launch();
+const context = await browser.newContext({ viewport: { width: 1280, height: 1000 }, acceptDownloads: true });
+await loopbackOnly(context);
+const page = await context.newPage();
+page.setDefaultTimeout(TIMEOUT);
+const pageErrors = [];
+page.on('pageerror', (e) => pageErrors.push(e.message));
+const shot = (name) => page.screenshot({ path: `${out}${name}.png`, fullPage: true });
+const nav = async (path) => {
+  await page.click(`nav a[href="${path}"], mat-nav-list a[href="${path}"]`);
+  await page.waitForURL(`**${path}`);
+};
+
+const tag = randomBytes(4).toString('hex');
+const word = `zephyr${tag}`;
+const fileName = `e2e-${tag}.bin`;
+const content = randomBytes(256 * 1024 + 123);
+const newUser = `e2e_${tag}`;
+let seName = '';
+
+try {
+  await step('log in', async () => {
+    await page.goto(`${UI}/login`);
+    await shot('login');
+    await page.getByTestId('login-username').fill(USER);
+    await page.getByTestId('login-password').fill(PASSWORD);
+    await page.getByTestId('login-submit').click();
+    await page.waitForURL('**/dashboard');
+    await page.locator('.kpi').first().waitFor();
+    await page.waitForTimeout(1500);
+    await shot('dashboard');
+  });
+
+  await step('upload a file and watch the progress', async () => {
+    await nav('/files');
+    await page.locator('.upload-options mat-expansion-panel-header').first().click();
+    await page.getByTestId('upload-description').fill(`End-to-end upload ${word} from the browser`);
+    const seen = new Set();
+    await page.getByTestId('file-input').setInputFiles({ name: fileName, mimeType: 'application/octet-stream', buffer: content });
+    const row = page.locator('.upload-row', { hasText: fileName });
+    await eventually(async () => {
+      const value = await row.locator('[role=progressbar]').getAttribute('aria-valuenow');
+      if (value !== null) seen.add(Number(value));
+      const status = await row.getAttribute('data-status');
+      if (status === 'error') throw new Error(await row.innerText());
+      return status === 'done';
+    }, 'the upload to finish');
+    assert(seen.has(100) || (await row.innerText()).includes('100 %'), `progress never reached 100 % (saw ${[...seen]})`);
+    await shot('files-uploaded');
+  });
+
+  await step('find it by a word of its description', async () => {
+    await eventually(async () => {
+      await page.getByTestId('search-q').fill(word);
+      await page.getByTestId('search-submit').click();
+      await page.waitForTimeout(500);
+      return (await page.locator('[data-testid=results] tr.mat-mdc-row', { hasText: fileName }).count()) === 1;
+    }, `a search for "${word}" to find ${fileName}`);
+    await page.locator('[data-testid=results] tr.mat-mdc-row', { hasText: fileName }).click();
+    await page.getByTestId('details-filename').filter({ hasText: fileName }).waitFor();
+    await shot('files');
+  });
+
+  await step('download it and compare the bytes', async () => {
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('download').click()]);
+    const bytes = await readFile(await download.path());
+    assert(bytes.equals(content), `downloaded ${bytes.length} bytes differ from the ${content.length} uploaded`);
+  });
+
+  await step("change an SE's mode (rw -> ro -> rw)", async () => {
+    await nav('/storage');
+    const card = page.locator('.se-card', { has: page.getByTestId('switch-ro') }).first();
+    await card.waitFor();
+    seName = (await card.locator('.se-cap-head strong').innerText()).trim();
+    await card.getByTestId('switch-ro').click();
+    await page.locator('mat-dialog-container button', { hasText: 'Switch to ro' }).click();
+    const roCard = page.locator('.se-card', { hasText: seName });
+    await eventually(async () => (await roCard.getByTestId('se-mode').innerText()).trim() === 'ro', `${seName} to show mode ro`);
+    await shot('storage');
+    await roCard.getByTestId('switch-rw').click();
+    await page.locator('mat-dialog-container input').fill(seName);
+    await page.locator('mat-dialog-container button', { hasText: 'Switch to rw' }).click();
+    await eventually(async () => (await roCard.getByTestId('se-mode').innerText()).trim() === 'rw', `${seName} to be back in rw`);
+  });
+
+  await step('create a user', async () => {
+    await nav('/users');
+    await page.getByTestId('new-user').click();
+    await page.getByTestId('new-username').fill(newUser);
+    await page.getByTestId('new-password').fill(`E2e-${randomBytes(9).toString('base64url')}`);
+    await page.getByTestId('save-user').click();
+    await page.locator('[data-testid=users-table] tr', { hasText: newUser }).waitFor();
+    await shot('users');
+  });
+
+  await step('see these actions in the audit log', async () => {
+    await nav('/audit');
+    const table = page.getByTestId('audit-table');
+    await eventually(async () => {
+      await page.locator('form.filters button[type=submit]').click();
+      await page.waitForTimeout(700);
+      const text = (await table.innerText()).toLowerCase();
+      return text.includes(newUser) && /mode/.test(text) && /(upload|file\.create|files\.create)/.test(text);
+    }, 'the user creation, the mode change and the upload in the audit log');
+    await page.getByTestId('verify-chain').click();
+    await page.getByTestId('verify-result').waitFor();
+    const verdict = await page.getByTestId('verify-result').innerText();
+    assert(verdict.includes('Chain intact'), `audit chain: ${verdict}`);
+    await shot('audit');
+  });
+
+  await step('every other page renders', async () => {
+    for (const [path, name] of [['/service-accounts', 'service-accounts'], ['/keys', 'keys'], ['/dashboard', 'dashboard-after']]) {
+      await nav(path);
+      await page.waitForTimeout(1000);
+      assert((await page.locator('[role=alert]').count()) === 0, `${path} shows an error: ${await page.locator('[role=alert]').first().innerText().catch(() => '')}`);
+      await shot(name);
+    }
+    await page.goto(`${UI}/forgot-password`);
+    await shot('forgot-password');
+    assert(pageErrors.length === 0, `uncaught page errors: ${pageErrors.join('; ')}`);
+  });
+} catch {
+  await shot('failure').catch(() => undefined);
+} finally {
+  await browser.close();
+}
+const failed = results.filter((r) => !r.ok);
+console.log(`\n${results.length - failed.length} passed, ${failed.length} failed; screenshots in ${out}`);
+process.exit(failed.length || results.length < 8 ? 1 : 0);
