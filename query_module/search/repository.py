@@ -9,18 +9,21 @@ values). User-supplied text in LIKE patterns has its wildcards escaped.
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB, REGCONFIG, array
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, REGCONFIG, array
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from query_module.errors import InvalidCursor
 from query_module.models import catalog_copies, catalog_file_tags, catalog_files
 from query_module.search.schemas import SearchQuery
 
 f = catalog_files.c
 CONFIGS = ("simple", "russian", "english")
+WORD_SEPARATORS = re.compile(r"(?<=\w)[-_./]+(?=\w)")
 FACET_LIMIT = 20
 
 
@@ -29,7 +32,16 @@ def escape_like(text: str) -> str:
 
 
 def ts_query(text: str) -> sa.ColumnElement[Any]:
-    parts = [sa.func.websearch_to_tsquery(sa.literal(c, REGCONFIG), sa.literal(text)) for c in CONFIGS]
+    """The query under each config; names are indexed with ``-_./`` inside words also read
+    as spaces, so the query is also tried that way (``INV-2024-0043`` matches the file
+    name ``INV-2024-0043.pdf``). Separators before a word (``-draft``) stay operators."""
+    texts = [text]
+    split = WORD_SEPARATORS.sub(" ", text)
+    if split != text:
+        texts.append(split)
+    parts = [
+        sa.func.websearch_to_tsquery(sa.literal(c, REGCONFIG), sa.literal(t)) for t in texts for c in CONFIGS
+    ]
     query: sa.ColumnElement[Any] = parts[0]
     for part in parts[1:]:
         query = query.op("||")(part)
@@ -69,7 +81,8 @@ def conditions(query: SearchQuery, owner_id: str | None) -> list[sa.ColumnElemen
         else:
             conds.append(f.content_type == query.content_type)
     if query.tags:
-        conds.append(f.tags.op("@>")(array([sa.literal(t) for t in query.tags])))
+        wanted = sa.cast(array([sa.literal(t) for t in query.tags]), ARRAY(sa.Text))
+        conds.append(f.tags.op("@>")(wanted))
     if query.owner:
         conds.append(sa.or_(f.owner_id == query.owner, f.owner_username == query.owner))
     if query.created_from:
@@ -107,9 +120,9 @@ async def page(
     )
     descending = query.effective_order == "desc"
     if after is not None:
-        bound = _key_value(query, after[0])
         pair = sa.tuple_(key, f.file_id)
-        stmt = stmt.where(pair < (bound, after[1]) if descending else pair > (bound, after[1]))
+        bound = sa.tuple_(_key_value(query, after[0]), sa.literal(str(after[1]), sa.Text))
+        stmt = stmt.where(pair < bound if descending else pair > bound)
     if descending:
         stmt = stmt.order_by(key.desc(), f.file_id.desc())
     else:
@@ -118,15 +131,18 @@ async def page(
     return [(r.record, r.score, r.sort_key) for r in rows]
 
 
-def _key_value(query: SearchQuery, raw: Any) -> Any:
+def _key_value(query: SearchQuery, raw: Any) -> sa.ColumnElement[Any]:
     sort = query.effective_sort
-    if sort == "created_at":
-        return datetime.fromisoformat(str(raw))
-    if sort == "size":
-        return int(raw)
-    if sort == "relevance":
-        return sa.cast(sa.literal(float(raw)), sa.REAL)
-    return str(raw)
+    try:
+        if sort == "created_at":
+            return sa.literal(datetime.fromisoformat(str(raw)), sa.DateTime(timezone=True))
+        if sort == "size":
+            return sa.literal(int(raw), sa.BigInteger)
+        if sort == "relevance":
+            return sa.literal(float(raw), sa.REAL)
+    except (TypeError, ValueError) as exc:
+        raise InvalidCursor("the cursor is not one this service issued") from exc
+    return sa.literal(str(raw), sa.Text)
 
 
 async def total(

@@ -1,0 +1,278 @@
+"""Search over a generated corpus: morphology, ranking, filters, facets, pages, rights."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from tests.query_module.conftest import Feed, QueryFactory, apply_feed, bearer, make_record
+from tests.support.tokens import TestKeys
+
+OWNERS = ["alice", "bob", "carol"]
+TYPES = ["application/pdf", "text/plain", "image/png", "image/jpeg"]
+TAGS = ["finance", "legal", "hr", "q1", "q2", "archive"]
+
+
+def corpus(seed: int = 7, n: int = 60) -> tuple[Feed, Feed, list[dict[str, Any]]]:
+    rnd = random.Random(seed)
+    a, b = Feed("se-a"), Feed("se-b")
+    records = []
+    for i in range(n):
+        se = "se-a" if i % 3 else "se-b"
+        rec = make_record(
+            name=f"doc-{i:03d}.{rnd.choice(['pdf', 'txt', 'png'])}",
+            owner=rnd.choice(OWNERS),
+            size=rnd.randint(1, 10_000),
+            content_type=rnd.choice(TYPES),
+            tags=rnd.sample(TAGS, rnd.randint(0, 3)),
+            metadata={"dept": rnd.choice(["sales", "ops"]), "year": rnd.choice([2024, 2025])},
+            retention_policy=rnd.choice(["temporary", "permanent"]),
+            created_at=datetime(2024, 1, 1, tzinfo=UTC) + timedelta(days=rnd.randint(0, 700), seconds=i),
+            se_id=se,
+        )
+        (a if se == "se-a" else b).upsert(rec)
+        records.append(rec)
+    return a, b, records
+
+
+async def search(qm: Any, token: str, **params: Any) -> dict[str, Any]:
+    response = await qm.client.get("/api/v1/search", params=params, headers=bearer(token))
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def all_pages(qm: Any, token: str, **params: Any) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        body = await search(qm, token, **params, **({"cursor": cursor} if cursor else {}))
+        items += body["items"]
+        cursor = body["next_cursor"]
+        if not cursor:
+            return items
+
+
+def ids(items: list[dict[str, Any]]) -> set[str]:
+    return {i["file_id"] for i in items}
+
+
+async def test_russian_and_english_morphology_and_exact_codes(query: QueryFactory, keys: TestKeys) -> None:
+    feed = Feed("se-a")
+    doc = feed.upsert(make_record(name="документ.pdf", description="годовой отчёт"))
+    contract = feed.upsert(make_record(name="contract_2024-03.pdf"))
+    code = feed.upsert(make_record(name="scan.tif", description="invoice INV-2024-0042 paid"))
+    other = feed.upsert(make_record(name="invoice INV-2024-0043.pdf"))
+    token = keys.user("OPERATOR", "olga")
+    async with query() as q:
+        await apply_feed(q.app, feed)
+        assert ids((await search(q, token, q="документы"))["items"]) == {doc["file_id"]}
+        assert ids((await search(q, token, q="отчёты"))["items"]) == {doc["file_id"]}
+        assert ids((await search(q, token, q="contracts"))["items"]) == {contract["file_id"]}
+        assert ids((await search(q, token, q="INV-2024-0042"))["items"]) == {code["file_id"]}
+        assert ids((await search(q, token, q='"INV-2024-0043"'))["items"]) == {other["file_id"]}
+        # Web-search syntax: OR and negation.
+        both = await search(q, token, q="документ or contract")
+        assert ids(both["items"]) == {doc["file_id"], contract["file_id"]}
+        assert ids((await search(q, token, q="invoice -scan"))["items"]) == {other["file_id"]}
+
+
+async def test_ranking_weights_name_over_tags_over_description_over_metadata(
+    query: QueryFactory, keys: TestKeys
+) -> None:
+    feed = Feed("se-a")
+    in_meta = feed.upsert(make_record(name="a.bin", metadata={"note": "zebra"}))
+    in_description = feed.upsert(make_record(name="b.bin", description="a zebra"))
+    in_tags = feed.upsert(make_record(name="c.bin", tags=["zebra"]))
+    in_name = feed.upsert(make_record(name="zebra.bin"))
+    async with query() as q:
+        await apply_feed(q.app, feed)
+        body = await search(q, keys.user("OPERATOR", "olga"), q="zebra")
+        order = [i["file_id"] for i in body["items"]]
+        assert order == [r["file_id"] for r in (in_name, in_tags, in_description, in_meta)]
+        scores = [i["score"] for i in body["items"]]
+        assert scores == sorted(scores, reverse=True) and scores[-1] > 0
+
+
+FILTERS: list[tuple[dict[str, Any], Any]] = [
+    ({"content_type": "image/png"}, lambda r: r["content_type"] == "image/png"),
+    ({"content_type": "image/*"}, lambda r: r["content_type"].startswith("image/")),
+    ({"tag": ["finance", "q1"]}, lambda r: {"finance", "q1"} <= set(r["tags"])),
+    ({"owner": "bob"}, lambda r: r["owner"]["username"] == "bob"),
+    ({"size_min": 2000, "size_max": 6000}, lambda r: 2000 <= r["size"] <= 6000),
+    (
+        {"created_from": "2024-06-01T00:00:00Z", "created_to": "2025-01-01T00:00:00Z"},
+        lambda r: "2024-06-01" <= r["created_at"][:10] < "2025-01-01",
+    ),
+    ({"retention_policy": "temporary"}, lambda r: r["retention_policy"] == "temporary"),
+    ({"storage_element_id": "se-b"}, lambda r: r["storage_element_id"] == "se-b"),
+    ({"meta.dept": "sales"}, lambda r: r["metadata"]["dept"] == "sales"),
+    ({"meta.year": "2025", "meta.dept": "ops"}, lambda r: r["metadata"] == {"dept": "ops", "year": 2025}),
+    ({"filename": "DOC-01"}, lambda r: "doc-01" in r["original_filename"]),
+]
+
+
+async def test_filters_on_a_generated_corpus(query: QueryFactory, keys: TestKeys) -> None:
+    a, b, records = corpus()
+    token = keys.user("OPERATOR", "olga")
+    async with query() as q:
+        await apply_feed(q.app, a)
+        await apply_feed(q.app, b)
+        for params, predicate in FILTERS:
+            expected = {r["file_id"] for r in records if predicate(r)}
+            assert expected, params
+            found = await all_pages(q, token, limit=7, **params)
+            assert ids(found) == expected, params
+            assert len(found) == len(expected)
+            body = await search(q, token, **params)
+            assert body["total"] == len(expected) and body["total_is_estimate"] is False
+
+
+async def test_facets_on_a_generated_corpus(query: QueryFactory, keys: TestKeys) -> None:
+    a, b, records = corpus(seed=11)
+    async with query() as q:
+        await apply_feed(q.app, a)
+        await apply_feed(q.app, b)
+        body = await search(q, keys.user("OPERATOR", "olga"), facets="true", retention_policy="permanent")
+        chosen = [r for r in records if r["retention_policy"] == "permanent"]
+
+        def facet(name: str) -> dict[str, int]:
+            return {f["value"]: f["count"] for f in body["facets"][name]}
+
+        assert facet("content_type") == Counter(r["content_type"] for r in chosen)
+        assert facet("tag") == Counter(t for r in chosen for t in r["tags"])
+        assert facet("storage_element_id") == Counter(r["storage_element_id"] for r in chosen)
+        assert facet("retention_policy") == {"permanent": len(chosen)}
+        assert facet("year") == Counter(r["created_at"][:4] for r in chosen)
+        assert "facets" not in (await search(q, keys.user("OPERATOR", "olga"))) or (
+            (await search(q, keys.user("OPERATOR", "olga")))["facets"] is None
+        )
+
+
+@pytest.mark.parametrize("sort", ["created_at", "size", "filename", "relevance"])
+async def test_keyset_pages_return_each_file_once_while_files_arrive(
+    query: QueryFactory, keys: TestKeys, sort: str
+) -> None:
+    a, b, records = corpus(seed=3, n=40)
+    token = keys.user("OPERATOR", "olga")
+    async with query() as q:
+        await apply_feed(q.app, a)
+        await apply_feed(q.app, b)
+        params: dict[str, Any] = {"sort": sort, "limit": 6}
+        if sort == "relevance":
+            params["q"] = "doc"
+        seen: list[str] = []
+        cursor = None
+        arrived = 0
+        while True:
+            body = await search(q, token, **params, **({"cursor": cursor} if cursor else {}))
+            seen += [i["file_id"] for i in body["items"]]
+            # New files arrive between pages, sorting before and after the cursor.
+            for offset in (-1, 1):
+                arrived += 1
+                a.upsert(
+                    make_record(
+                        name=f"doc-new-{arrived}.txt",
+                        size=5000 + offset * arrived,
+                        created_at=datetime(2025, 1, 1, tzinfo=UTC) + timedelta(days=offset * arrived),
+                    )
+                )
+            await apply_feed(q.app, a)
+            cursor = body["next_cursor"]
+            if not cursor:
+                break
+        assert len(seen) == len(set(seen))
+        assert {r["file_id"] for r in records} <= set(seen)
+
+
+async def test_total_is_exact_up_to_the_cap_then_estimated(query: QueryFactory, keys: TestKeys) -> None:
+    a, b, _ = corpus(n=30)
+    token = keys.user("OPERATOR", "olga")
+    async with query(search_total_cap=10) as q:
+        await apply_feed(q.app, a)
+        await apply_feed(q.app, b)
+        body = await search(q, token, limit=5)
+        assert body["total_is_estimate"] is True and body["total"] > 10
+        small = await search(q, token, owner="alice", content_type="image/png")
+        assert small["total_is_estimate"] is False and small["total"] == len(small["items"]) <= 10
+
+
+async def test_like_wildcards_are_escaped(query: QueryFactory, keys: TestKeys) -> None:
+    feed = Feed("se-a")
+    percent = feed.upsert(make_record(name="100%_done.txt"))
+    feed.upsert(make_record(name="1000 done.txt"))
+    feed.upsert(make_record(name="abc.txt"))
+    token = keys.user("OPERATOR", "olga")
+    async with query() as q:
+        await apply_feed(q.app, feed)
+        assert ids((await search(q, token, filename="%"))["items"]) == {percent["file_id"]}
+        assert ids((await search(q, token, filename="0_d"))["items"]) == set()
+        assert ids((await search(q, token, filename="%_d"))["items"]) == {percent["file_id"]}
+        suggest = await q.client.get(
+            "/api/v1/search/suggest", params={"prefix": "100%"}, headers=bearer(token)
+        )
+        assert [s["value"] for s in suggest.json()["items"]] == ["100%_done.txt"]
+
+
+async def test_suggest_filenames_and_tags(query: QueryFactory, keys: TestKeys) -> None:
+    feed = Feed("se-a")
+    feed.upsert(make_record(name="Report 2024.pdf", owner="alice", tags=["reporting"]))
+    feed.upsert(make_record(name="report-draft.txt", owner="bob", tags=["review"]))
+    feed.upsert(make_record(name="summary.txt", owner="alice", tags=["repo"]))
+    async with query() as q:
+        await apply_feed(q.app, feed)
+        response = await q.client.get(
+            "/api/v1/search/suggest", params={"prefix": "rep"}, headers=bearer(keys.user("OPERATOR", "olga"))
+        )
+        items = {(s["kind"], s["value"]) for s in response.json()["items"]}
+        assert items == {
+            ("filename", "Report 2024.pdf"),
+            ("filename", "report-draft.txt"),
+            ("tag", "reporting"),
+            ("tag", "repo"),
+        }
+        mine = await q.client.get(
+            "/api/v1/search/suggest", params={"prefix": "rep"}, headers=bearer(keys.user("USER", "alice"))
+        )
+        assert {(s["kind"], s["value"]) for s in mine.json()["items"]} == {
+            ("filename", "Report 2024.pdf"),
+            ("tag", "reporting"),
+            ("tag", "repo"),
+        }
+
+
+async def test_users_see_only_their_own_files(query: QueryFactory, keys: TestKeys) -> None:
+    a, b, records = corpus(n=24)
+    alice, bob = keys.user("USER", "alice"), keys.user("USER", "bob")
+    async with query() as q:
+        await apply_feed(q.app, a)
+        await apply_feed(q.app, b)
+        mine = await all_pages(q, alice, limit=50)
+        assert ids(mine) == {r["file_id"] for r in records if r["owner"]["username"] == "alice"}
+        # Asking for someone else's files as owner finds nothing.
+        assert (await search(q, alice, owner="bob"))["items"] == []
+        bobs = next(r for r in records if r["owner"]["username"] == "bob")
+        for path in (f"/api/v1/files/{bobs['file_id']}", f"/api/v1/files/{bobs['file_id']}/download"):
+            response = await q.client.get(path, headers=bearer(alice))
+            assert response.status_code == 404, path
+        link = await q.client.post(f"/api/v1/files/{bobs['file_id']}/download-link", headers=bearer(alice))
+        assert link.status_code == 404
+        assert (
+            await q.client.get(f"/api/v1/files/{bobs['file_id']}", headers=bearer(bob))
+        ).status_code == 200
+        everyone = await all_pages(q, keys.user("ADMIN", "root"), limit=50)
+        assert len(everyone) == len(records)
+        assert (await q.client.get("/api/v1/search")).status_code == 401
+        no_scope = keys.token(scope="files:write")
+        assert (await q.client.get("/api/v1/search", headers=bearer(no_scope))).status_code == 403
+
+
+async def test_bad_cursor_is_422(query: QueryFactory, keys: TestKeys) -> None:
+    async with query() as q:
+        token = keys.user("OPERATOR", "olga")
+        response = await q.client.get("/api/v1/search", params={"cursor": "garbage"}, headers=bearer(token))
+        assert response.status_code == 422 and response.json()["code"] == "invalid_cursor"
