@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
+from pydantic_settings import BaseSettings
 
 from shared.settings import ServiceSettings
 
@@ -66,14 +67,24 @@ def render() -> str:
             "| Variable | Type | Default | Meaning |",
             "|---|---|---|---|",
         ]
-        for name, field in settings.model_fields.items():
-            if name == "env":
-                continue
-            inherited = ServiceSettings.model_fields.get(name)
-            description = field.description or (inherited.description if inherited else None) or ""
-            meaning = description.replace("|", "\\|").replace("\n", " ")
-            lines.append(f"| `{prefix}{name.upper()}` | {_type(field)} | {_default(field)} | {meaning} |")
+        lines += _rows(settings, prefix)
     return "\n".join(lines) + "\n"
+
+
+def _rows(settings: type[BaseSettings], prefix: str) -> list[str]:
+    rows = []
+    for name, field in settings.model_fields.items():
+        if name == "env":
+            continue
+        nested = field.annotation
+        if isinstance(nested, type) and issubclass(nested, BaseSettings):
+            rows += _rows(nested, str(nested.model_config.get("env_prefix", "")))
+            continue
+        inherited = ServiceSettings.model_fields.get(name)
+        description = field.description or (inherited.description if inherited else None) or ""
+        meaning = description.replace("|", "\\|").replace("\n", " ")
+        rows.append(f"| `{prefix}{name.upper()}` | {_type(field)} | {_default(field)} | {meaning} |")
+    return rows
 
 
 def main() -> int:

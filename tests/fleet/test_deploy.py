@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
+from pydantic_settings import BaseSettings
 
 REPO = Path(__file__).resolve().parents[2]
 PREFIXES = {
@@ -55,6 +56,18 @@ def test_every_command_is_a_project_entry_point(compose: dict[str, Any]) -> None
         assert callable(getattr(main, "main", None)), f"{command[2]}.__main__ has no main()"
 
 
+def all_variables(settings: type[BaseSettings], prefix: str) -> set[str]:
+    """Every variable a Settings class reads, nested settings (with their own prefix) included."""
+    names = set()
+    for field_name, field in settings.model_fields.items():
+        nested = field.annotation
+        if isinstance(nested, type) and issubclass(nested, BaseSettings):
+            names |= all_variables(nested, str(nested.model_config.get("env_prefix", "")))
+        else:
+            names.add(f"{prefix}{field_name.upper()}")
+    return names
+
+
 def test_every_setting_in_compose_exists(compose: dict[str, Any]) -> None:
     """A misspelt variable would be silently ignored at run time; here it fails."""
     for name, spec in project_services(compose).items():
@@ -63,10 +76,7 @@ def test_every_setting_in_compose_exists(compose: dict[str, Any]) -> None:
             if prefix is None:
                 continue
             settings = importlib.import_module(f"{PREFIXES[prefix]}.settings").Settings
-            field = variable[len(prefix) :].lower()
-            assert field in settings.model_fields, (
-                f"{name}: {variable} is not a setting of {PREFIXES[prefix]}"
-            )
+            assert variable in all_variables(settings, prefix), f"{name}: {variable} is not a setting"
 
 
 def test_dockerfile_builds_every_package() -> None:
