@@ -11,9 +11,8 @@ def test_configuration_reference_is_current() -> None:
     )
 
 
-def test_every_variable_is_documented_with_a_meaning() -> None:
-    undocumented = [
-        line for line in render().splitlines() if line.startswith("| `ARTSTORE_") and line.endswith("|  |")
-    ]
-    # Base fields always carry a meaning; service fields should too (reported, not hidden).
-    assert not [line for line in undocumented if "_PORT`" in line or "_DATABASE_URL`" in line]
+def test_every_variable_has_a_meaning() -> None:
+    """Each Settings field carries ``Field(description=...)``: the reference says what it does."""
+    rows = [line for line in render().splitlines() if line.startswith("| `ARTSTORE_")]
+    assert rows
+    assert [line.split("|")[1].strip() for line in rows if line.endswith("|  |")] == []
