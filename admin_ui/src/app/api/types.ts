@@ -83,8 +83,8 @@ export interface LdapSyncResult {
   updated: number;
   deactivated: number;
   unchanged?: number;
-  errors: string[];
-  trigger?: string;
+  errors?: string[];
+  trigger?: string | null;
   started_at?: string | null;
   finished_at?: string | null;
 }
@@ -254,17 +254,15 @@ export interface SagaAccepted {
 
 export type SagaState = 'pending' | 'running' | 'completed' | 'failed' | 'compensated';
 
-export interface SagaStep {
-  name?: string;
-  state?: string;
-  [key: string]: unknown;
-}
+/** A step as the ingester records it: `{name, state: running|done|failed, at, detail?}`. */
+export type SagaStep = Record<string, unknown>;
 
 export interface Saga {
   id: string;
   kind: string;
-  state: SagaState;
-  steps: (SagaStep | string)[];
+  /** One of SagaState; typed as the service declares it. */
+  state: SagaState | string;
+  steps: SagaStep[];
   error?: string | null;
 }
 

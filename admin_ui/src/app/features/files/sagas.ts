@@ -5,7 +5,7 @@ import { errorLine } from '../../api/problem';
 import { Saga, SagaState } from '../../api/types';
 import { pollUntil } from '../../shared/poll';
 
-export const TERMINAL: SagaState[] = ['completed', 'failed', 'compensated'];
+export const TERMINAL: string[] = ['completed', 'failed', 'compensated'] satisfies SagaState[];
 
 export interface TrackedSaga {
   id: string;
@@ -16,10 +16,10 @@ export interface TrackedSaga {
 
 /** Steps done so far and the step at work (the ingester lists steps as they start: `{name, state}`). */
 export function sagaProgress(saga: Saga | null): { done: number; current: string | null } {
-  const steps = (saga?.steps ?? []).map((s) => (typeof s === 'string' ? { name: s, state: 'done' } : s));
-  const done = steps.filter((s) => ['done', 'completed', 'ok'].includes(String(s.state))).length;
-  const running = steps.find((s) => s.state === 'running' || s.state === 'failed');
-  return { done, current: running?.name ?? null };
+  const steps = saga?.steps ?? [];
+  const done = steps.filter((s) => ['done', 'completed', 'ok'].includes(String(s['state']))).length;
+  const running = steps.find((s) => s['state'] === 'running' || s['state'] === 'failed');
+  return { done, current: running ? String(running['name']) : null };
 }
 
 /** Sagas started from this tab, polled every second until they end. */
