@@ -1,13 +1,6 @@
-"""``python -m storage_element``: serve the storage element with uvicorn."""
+"""``python -m storage_element``: serve (default) or run a maintenance command (see cli.py)."""
 
-from shared.runner import serve
-from storage_element.app import create_app
-from storage_element.settings import Settings
-
-
-def main() -> None:
-    serve(create_app, Settings())  # type: ignore[arg-type]
-
+from storage_element.cli import main
 
 if __name__ == "__main__":
     main()
