@@ -9,7 +9,7 @@ import { startServer } from './serve.mjs';
 
 const out = fileURLToPath(new URL('../test-artifacts/screens/', import.meta.url));
 await mkdir(out, { recursive: true });
-const server = await startServer({ root: fileURLToPath(new URL('../dist', import.meta.url)) });
+const server = await startServer({ root: fileURLToPath(new URL('../dist/admin-ui/browser', import.meta.url)) });
 const base = `http://127.0.0.1:${server.address().port}`;
 const browser = await launch();
 

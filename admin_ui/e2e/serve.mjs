@@ -39,7 +39,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     const i = process.argv.indexOf(name);
     return i > 0 ? process.argv[i + 1] : fallback;
   };
-  const root = arg('--root', fileURLToPath(new URL('../dist', import.meta.url)));
+  const root = arg('--root', fileURLToPath(new URL('../dist/admin-ui/browser', import.meta.url)));
   const server = await startServer({ root, port: Number(arg('--port', '4200')), configFile: arg('--config', null) });
   console.log(`ArtStore UI on http://127.0.0.1:${server.address().port}/ (from ${root})`);
 }
