@@ -15,8 +15,9 @@ from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from sqlalchemy import make_url
 
-from admin_module.app import create_app
+from admin_module.app import MIGRATIONS, create_app
 from admin_module.settings import Settings
+from shared.db import migrate
 from tests.support.smtp import Mailbox, smtp_server
 from tests.support.tokens import ISSUER
 
@@ -76,22 +77,46 @@ class Admin:
         return body
 
 
-@pytest.fixture
-async def other_database_url(postgres_server: str) -> AsyncIterator[str]:
-    """A second fresh database, for another service's tables (dropped afterwards)."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
+async def _admin_sql(postgres_server: str, statement: str) -> None:
     plain = make_url(f"{postgres_server}/postgres").set(drivername="postgresql").render_as_string(False)
     conn = await asyncpg.connect(plain)
     try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
+        await conn.execute(statement)
     finally:
         await conn.close()
-    yield f"{postgres_server}/{name}"
-    conn = await asyncpg.connect(plain)
+
+
+@asynccontextmanager
+async def _fresh_database(postgres_server: str, template: str | None = None) -> AsyncIterator[str]:
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    await _admin_sql(
+        postgres_server, f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")
+    )
     try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        yield f"{postgres_server}/{name}"
     finally:
-        await conn.close()
+        await _admin_sql(postgres_server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+async def admin_template(postgres_server: str) -> AsyncIterator[str]:
+    """A database migrated to head once per session; each test copies it (CREATE ... TEMPLATE)."""
+    async with _fresh_database(postgres_server) as url:
+        await migrate(url, MIGRATIONS)
+        yield str(make_url(url).database)
+
+
+@pytest.fixture
+async def migrated_database_url(postgres_server: str, admin_template: str) -> AsyncIterator[str]:
+    async with _fresh_database(postgres_server, admin_template) as url:
+        yield url
+
+
+@pytest.fixture
+async def other_database_url(postgres_server: str) -> AsyncIterator[str]:
+    """A second fresh database, for another service's tables (dropped afterwards)."""
+    async with _fresh_database(postgres_server) as url:
+        yield url
 
 
 @pytest.fixture
@@ -117,8 +142,15 @@ async def running_admin(settings: Settings) -> AsyncIterator[Admin]:
 
 @pytest.fixture
 async def admin(
-    database_url: str, redis_url: str, mailbox: Mailbox, admin_overrides: dict[str, Any]
+    migrated_database_url: str, redis_url: str, mailbox: Mailbox, admin_overrides: dict[str, Any]
 ) -> AsyncIterator[Admin]:
-    overrides = {"smtp_host": mailbox.host, "smtp_port": mailbox.port, **admin_overrides}
-    async with running_admin(admin_settings(database_url, redis_url, **overrides)) as running:
+    """An admin on a database copied from the migrated template (migrations run once per session;
+    the tests that start from an empty database use ``database_url`` and migrate at start)."""
+    overrides = {
+        "smtp_host": mailbox.host,
+        "smtp_port": mailbox.port,
+        "migrate_on_start": False,
+        **admin_overrides,
+    }
+    async with running_admin(admin_settings(migrated_database_url, redis_url, **overrides)) as running:
         yield running

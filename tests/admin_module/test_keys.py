@@ -18,6 +18,8 @@ from admin_module.keys import crypto
 from shared.db import unit_of_work
 from tests.admin_module.conftest import KEK, Admin, admin_settings, running_admin
 
+UNUSED_URL = "postgresql+asyncpg://127.0.0.1:9/unused"
+
 
 def _bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
@@ -57,7 +59,8 @@ async def test_private_keys_are_encrypted_with_the_kek(admin: Admin) -> None:
         crypto.unseal(sealed, kid="other-kid", kek=KEK)
 
 
-def test_a_placeholder_kek_is_refused_outside_development(database_url: str) -> None:
+def test_a_placeholder_kek_is_refused_outside_development() -> None:
+    database_url = UNUSED_URL
     with pytest.raises(ValueError, match="key_encryption_key"):
         admin_settings(database_url, None, key_encryption_key=None)
     with pytest.raises(ValueError, match="placeholder"):
@@ -66,7 +69,8 @@ def test_a_placeholder_kek_is_refused_outside_development(database_url: str) -> 
     assert development.kek()
 
 
-def test_the_kek_can_come_from_a_file(database_url: str, tmp_path: Path) -> None:
+def test_the_kek_can_come_from_a_file(tmp_path: Path) -> None:
+    database_url = UNUSED_URL
     path = tmp_path / "kek"
     path.write_text("kek-read-from-a-mounted-file-0123456789\n")
     settings = admin_settings(database_url, None, key_encryption_key=None, key_encryption_key_file=path)

@@ -104,8 +104,10 @@ async def test_rate_limit_per_username_answers_429_with_retry_after(admin: Admin
     assert b"artstore:ratelimit:user:somebody" in keys
 
 
-async def test_rate_limit_per_ip_without_redis_uses_postgres(database_url: str) -> None:
-    settings = admin_settings(database_url, None, rate_limit_per_ip=3, rate_limit_per_username=100)
+async def test_rate_limit_per_ip_without_redis_uses_postgres(migrated_database_url: str) -> None:
+    settings = admin_settings(
+        migrated_database_url, None, rate_limit_per_ip=3, rate_limit_per_username=100, migrate_on_start=False
+    )
     async with running_admin(settings) as admin:
         statuses = [(await admin.login(f"user{i}", "wrong-password-00")).status_code for i in range(4)]
         assert statuses == [400, 400, 400, 429]

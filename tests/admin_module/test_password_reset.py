@@ -90,8 +90,10 @@ async def test_a_new_password_failing_the_policy_keeps_the_token(admin: Admin, m
     ).status_code == 204
 
 
-async def test_reset_tokens_in_postgres_without_redis(database_url: str, mailbox: Mailbox) -> None:
-    settings = admin_settings(database_url, None, smtp_host=mailbox.host, smtp_port=mailbox.port)
+async def test_reset_tokens_in_postgres_without_redis(migrated_database_url: str, mailbox: Mailbox) -> None:
+    settings = admin_settings(
+        migrated_database_url, None, smtp_host=mailbox.host, smtp_port=mailbox.port, migrate_on_start=False
+    )
     async with running_admin(settings) as admin:
         await admin.create_user("vera", PASSWORD, email="vera@example.org")
         await admin.client.post("/api/v1/auth/password-reset", json={"login": "vera"})
@@ -109,8 +111,10 @@ async def test_reset_tokens_in_postgres_without_redis(database_url: str, mailbox
         assert (await admin.login("vera", NEW_PASSWORD)).status_code == 200
 
 
-async def test_an_expired_token_is_refused(database_url: str, mailbox: Mailbox) -> None:
-    settings = admin_settings(database_url, None, smtp_host=mailbox.host, smtp_port=mailbox.port)
+async def test_an_expired_token_is_refused(migrated_database_url: str, mailbox: Mailbox) -> None:
+    settings = admin_settings(
+        migrated_database_url, None, smtp_host=mailbox.host, smtp_port=mailbox.port, migrate_on_start=False
+    )
     async with running_admin(settings) as admin:
         await admin.create_user("walt", PASSWORD, email="walt@example.org")
         await admin.client.post("/api/v1/auth/password-reset", json={"login": "walt"})

@@ -135,9 +135,9 @@ async def test_fleet_accounts_are_seeded_with_their_scopes(admin: Admin) -> None
 
 
 async def test_seeding_is_idempotent_and_follows_the_configured_secret(
-    database_url: str, redis_url: str
+    migrated_database_url: str, redis_url: str
 ) -> None:
-    settings = admin_settings(database_url, redis_url)
+    settings = admin_settings(migrated_database_url, redis_url, migrate_on_start=False)
     async with running_admin(settings) as admin, admin.app.state.engine.begin() as conn:
         rotated_at = await conn.scalar(
             sa.text("SELECT secret_rotated_at FROM service_accounts WHERE client_id = 'svc-query'")
@@ -166,7 +166,9 @@ async def test_seeding_is_idempotent_and_follows_the_configured_secret(
         "svc-query": "query-fleet-rotated-0f1e2d3c4b5a",
         "svc-admin": "admin-fleet-9a8b7c6d5e4f",
     }
-    async with running_admin(admin_settings(database_url, redis_url, fleet_secrets=new_secrets)) as admin:
+    async with running_admin(
+        admin_settings(migrated_database_url, redis_url, fleet_secrets=new_secrets, migrate_on_start=False)
+    ) as admin:
         assert (await _client_credentials(admin, "svc-query", FLEET_SECRETS["svc-query"])).status_code == 401
         assert (await _client_credentials(admin, "svc-query", new_secrets["svc-query"])).status_code == 200
         assert (await _client_credentials(admin, "svc-admin", new_secrets["svc-admin"])).status_code == 200

@@ -106,11 +106,15 @@ async def test_the_last_active_admin_can_be_neither_deleted_nor_demoted(admin: A
 
 
 async def test_bootstrap_generates_a_password_once_and_never_overwrites(
-    database_url: str, tmp_path: Path
+    migrated_database_url: str, tmp_path: Path
 ) -> None:
     secret_file = tmp_path / "state" / "admin-password"
     settings = admin_settings(
-        database_url, None, bootstrap_password=None, bootstrap_password_file=secret_file
+        migrated_database_url,
+        None,
+        bootstrap_password=None,
+        bootstrap_password_file=secret_file,
+        migrate_on_start=False,
     )
     async with running_admin(settings) as admin:
         generated = secret_file.read_text().strip()
@@ -119,7 +123,11 @@ async def test_bootstrap_generates_a_password_once_and_never_overwrites(
         assert (await admin.login("admin", generated)).status_code == 200
     secret_file.unlink()
     again = admin_settings(
-        database_url, None, bootstrap_password=ADMIN_PASSWORD, bootstrap_password_file=secret_file
+        migrated_database_url,
+        None,
+        bootstrap_password=ADMIN_PASSWORD,
+        bootstrap_password_file=secret_file,
+        migrate_on_start=False,
     )
     async with running_admin(again) as admin:
         assert not secret_file.exists()
