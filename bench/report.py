@@ -206,9 +206,87 @@ def table(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def markdown(results: dict[str, Any]) -> str:
+    """The same figures as :func:`table`, as Markdown tables for docs/performance.md."""
+    out = [
+        f"Run `{results['mode']}` started {results['started']}, sizes `{json.dumps(results['sizes'])}`.",
+        "",
+    ]
+    out += [
+        "| workload | direction | system | median | unit | min | max | spread |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for workload, directions in results.get("transfers", {}).items():
+        metric = "ops_s" if workload == "small" else "mib_s"
+        for direction, systems in directions.items():
+            for system, figures in systems.items():
+                f = figures[metric]
+                out.append(
+                    f"| {workload} | {direction} | {system} | {_fmt(f['median'])} | {metric.replace('_', '/')} "
+                    f"| {_fmt(f['min'])} | {_fmt(f['max'])} | {f['spread']:.0%} |"
+                )
+    out += ["", "| ratio (paired runs) | median | min | max | goal |", "|---|---|---|---|---|"]
+    for r in results.get("ratios", []):
+        goal = "" if r["goal"] is None else f">= {r['goal']}"
+        out.append(f"| {r['name']} | {r['median']:.2f} | {r['min']:.2f} | {r['max']:.2f} | {goal} |")
+    mix = results.get("search", {}).get("mix", {})
+    if mix:
+        out += [
+            "",
+            "| search class | n | p50 ms | p95 ms | p99 ms | matches p50 | errors |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for kind in ("selective", "filter_only", "broad"):
+            s = mix.get(kind)
+            if s and "p50_ms" in s:
+                out.append(
+                    f"| {kind} | {s['count']} | {s['p50_ms']:.1f} | {s['p95_ms']:.1f} | {s['p99_ms']:.1f} "
+                    f"| {s['matches_p50']:,.0f} | {s['errors']} |"
+                )
+    search = results.get("search", {})
+    if "upload_to_searchable" in search:
+        s = search["upload_to_searchable"]
+        out += [
+            "",
+            f"Upload to searchable: n={s['count']}, p50 {s['p50_ms']:.0f} ms, p95 {s['p95_ms']:.0f} ms.",
+        ]
+    if "catalog" in search:
+        c = search["catalog"]
+        out += [
+            "",
+            f"Catalog: {c['catalog_rows_total']:,} rows ({c['synthetic_rows']:,} synthetic, loaded at "
+            f"{c['rows_per_second']:,.0f} rows/s; {search['real_uploads']['count']:,} real uploads at "
+            f"{search['real_uploads']['ops_s']:.0f}/s).",
+        ]
+    for group, peaks in results.get("rss_during_1gib", {}).items():
+        out.append(
+            f"\nPeak RSS during the 1 GiB transfers, {group}: "
+            + ", ".join(f"{k} {v / 1e6:.0f} MB" for k, v in peaks.items())
+            + "."
+        )
+    for label, ceiling in results.get("ceilings", {}).items():
+        out.append(f"\nCeiling {label}: " + ", ".join(f"{k} {_fmt(v)}" for k, v in ceiling.items()) + ".")
+    cost = results.get("client_cost", {})
+    if cost:
+        out.append(
+            "\nClient cost: "
+            + "; ".join(
+                f"{n} {cost[n]['cpu_ms_per_request']:.3f} ms CPU/request, {_fmt(cost[n]['download_mib_s'])} MiB/s"
+                for n in ("aiohttp", "httpx")
+            )
+            + f"; chosen {cost['chosen']}."
+        )
+    out += ["", "| goal | value | met |", "|---|---|---|"]
+    out += [
+        f"| {g['goal']} | {g['value']} | {'yes' if g['met'] else 'no'} |" for g in results.get("goals", [])
+    ]
+    return "\n".join(out) + "\n"
+
+
 def write(results: dict[str, Any]) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     path = RESULTS / f"bench-{stamp}-{results['mode']}.json"
     path.write_text(json.dumps(results, indent=2, default=str))
+    path.with_suffix(".md").write_text(markdown(results))
     return path
