@@ -221,8 +221,9 @@ def markdown(results: dict[str, Any]) -> str:
         for direction, systems in directions.items():
             for system, figures in systems.items():
                 f = figures[metric]
+                unit = metric.replace("_", "/")
                 out.append(
-                    f"| {workload} | {direction} | {system} | {_fmt(f['median'])} | {metric.replace('_', '/')} "
+                    f"| {workload} | {direction} | {system} | {_fmt(f['median'])} | {unit} "
                     f"| {_fmt(f['min'])} | {_fmt(f['max'])} | {f['spread']:.0%} |"
                 )
     out += ["", "| ratio (paired runs) | median | min | max | goal |", "|---|---|---|---|---|"]
@@ -271,7 +272,8 @@ def markdown(results: dict[str, Any]) -> str:
         out.append(
             "\nClient cost: "
             + "; ".join(
-                f"{n} {cost[n]['cpu_ms_per_request']:.3f} ms CPU/request, {_fmt(cost[n]['download_mib_s'])} MiB/s"
+                f"{n} {cost[n]['cpu_ms_per_request']:.3f} ms CPU/request, "
+                f"{_fmt(cost[n]['download_mib_s'])} MiB/s"
                 for n in ("aiohttp", "httpx")
             )
             + f"; chosen {cost['chosen']}."
