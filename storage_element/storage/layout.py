@@ -41,10 +41,9 @@ def _truncate_bytes(text: str, limit: int) -> str:
 
 
 def split_name(original: str) -> tuple[str, str]:
-    base = original.replace("\\", "/").rsplit("/", 1)[-1]
-    stem, dot, ext = base.rpartition(".")
-    if not dot or not stem:
-        return base, ""
+    stem, dot, ext = original.rpartition(".")
+    if not dot or not stem or "/" in ext or "\\" in ext:
+        return original, ""
     return stem, ext
 
 
