@@ -1,0 +1,441 @@
+"""The query module with real storage elements (processes) and uploads through the ingester.
+
+Feed runners pull the SEs' change feeds over HTTP, Redis notifications wake them, and
+downloads stream from the SEs. Deadlines are generous: latency belongs to the benchmark.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from tests.query_module.conftest import (
+    SE,
+    Fleet,
+    Query,
+    QueryFactory,
+    bearer,
+    drop_database,
+    eventually,
+    new_database,
+    upload,
+)
+from tests.support.fake_admin import FakeAdmin
+from tests.support.servers import Managed
+from tests.support.tokens import TestKeys
+
+
+@asynccontextmanager
+async def stack(
+    fleet: Fleet, query: QueryFactory, postgres_server: str, *, http: bool = False, **settings: Any
+) -> AsyncIterator[tuple[Query, httpx.AsyncClient]]:
+    ingester_overrides = {"redis_url": settings["redis_url"]} if "redis_url" in settings else {}
+    async with (
+        query(storage_elements=fleet.storage_elements(), http=http, **settings) as q,
+        fleet.ingester(await new_database(postgres_server), **ingester_overrides) as ingester,
+    ):
+        yield q, ingester
+
+
+async def find(qm: Query, token: str, **params: Any) -> list[dict[str, Any]]:
+    response = await qm.client.get("/api/v1/search", params=params, headers=bearer(token))
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items
+
+
+async def record_of(q: Query, token: str, file_id: str) -> dict[str, Any] | None:
+    response = await q.client.get(f"/api/v1/files/{file_id}", headers=bearer(token))
+    if response.status_code == 404:
+        return None
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def searchable(qm: Query, token: str, file_id: str, timeout: float = 20.0, **params: Any) -> None:
+    async def found() -> bool:
+        return file_id in {i["file_id"] for i in await find(qm, token, **params)}
+
+    await eventually(found, timeout=timeout)
+
+
+def data_file(se: SE, file_id: str) -> Path:
+    (path,) = [p for p in se.root.rglob(f"*{file_id}*") if not p.name.endswith(".attr.json")]
+    return path
+
+
+async def test_upload_is_searchable_and_downloadable(
+    fleet: Fleet, query: QueryFactory, postgres_server: str, keys: TestKeys, fake_admin: FakeAdmin
+) -> None:
+    await fleet.start_ses(("edit-1", "edit"), ("rw-1", "rw"))
+    alice, bob = keys.user("USER", "alice"), keys.user("USER", "bob")
+    data = os.urandom(300_000)
+    async with stack(fleet, query, postgres_server) as (q, ingester):
+        rec = await upload(
+            ingester, alice, data, filename="Годовой отчёт.pdf", tags=["finance"], metadata={"dept": "sales"}
+        )
+        file_id = rec["file_id"]
+        # The poll interval is 30 s: only the SE's Redis notification makes this quick.
+        await searchable(q, alice, file_id, timeout=10, q="отчёты")
+        assert [i["file_id"] for i in await find(q, alice, **{"meta.dept": "sales", "tag": "finance"})] == [
+            file_id
+        ]
+
+        response = await q.client.get(f"/api/v1/files/{file_id}/download", headers=bearer(alice))
+        assert response.status_code == 200 and response.content == data
+        sha = hashlib.sha256(data).hexdigest()
+        assert response.headers["etag"] == f'"sha256:{sha}"'
+        assert response.headers["content-length"] == str(len(data))
+        assert quote("Годовой отчёт.pdf", safe="") in response.headers["content-disposition"]
+        head = await q.client.head(f"/api/v1/files/{file_id}/download", headers=bearer(alice))
+        assert (
+            head.status_code == 200 and head.headers["content-length"] == str(len(data)) and not head.content
+        )
+        cached = await q.client.get(
+            f"/api/v1/files/{file_id}/download", headers={**bearer(alice), "If-None-Match": f'"sha256:{sha}"'}
+        )
+        assert cached.status_code == 304 and not cached.content
+
+        # USER B can neither find nor download nor link USER A's file.
+        assert await find(q, bob, q="отчёты") == []
+        for method, path in (("GET", ""), ("GET", "/download"), ("POST", "/download-link")):
+            other = await q.client.request(method, f"/api/v1/files/{file_id}{path}", headers=bearer(bob))
+            assert other.status_code == 404, path
+
+        await q.app.state.outbox.deliver_once()
+    downloads = [e for e in fake_admin.audit_events if e["service"] == "query_module"]
+    assert [e["action"] for e in downloads] == ["file.download"]  # the 304 and HEAD sent no content
+    full = downloads[0]
+    assert full["actor"]["username"] == "alice" and full["target"] == file_id
+    assert full["details"]["bytes"] == len(data) and full["details"]["verified"] is True
+
+
+async def test_searchable_without_redis_within_the_polling_interval(
+    fleet: Fleet, query: QueryFactory, postgres_server: str, keys: TestKeys
+) -> None:
+    await fleet.start_ses(("rw-1", "rw"), redis_url=None)
+    token = keys.user("USER", "alice")
+    async with stack(fleet, query, postgres_server, redis_url=None, feed_poll_interval_seconds=1.0) as (
+        q,
+        ingester,
+    ):
+        rec = await upload(
+            ingester, token, b"contract text", filename="contract.txt", retention_policy="permanent"
+        )
+        await searchable(q, token, rec["file_id"], timeout=10, q="contracts")
+
+
+async def test_range_from_the_middle_of_a_large_file_is_byte_exact(
+    fleet: Fleet, query: QueryFactory, postgres_server: str, keys: TestKeys
+) -> None:
+    await fleet.start_ses(("rw-1", "rw"))
+    token = keys.user("USER", "alice")
+    data = os.urandom(6 * 1024 * 1024)
+    async with stack(fleet, query, postgres_server, http=True) as (q, ingester):
+        rec = await upload(ingester, token, data, filename="big.bin", retention_policy="permanent")
+        await searchable(q, token, rec["file_id"])
+        start, end = 2_500_001, 4_700_000
+        headers = {**bearer(token), "Range": f"bytes={start}-{end}"}
+        part = await q.client.get(f"/api/v1/files/{rec['file_id']}/download", headers=headers)
+        assert part.status_code == 206
+        assert part.content == data[start : end + 1]
+        assert part.headers["content-range"] == f"bytes {start}-{end}/{len(data)}"
+        etag = part.headers["etag"]
+        still = await q.client.get(
+            f"/api/v1/files/{rec['file_id']}/download", headers={**headers, "If-Range": etag}
+        )
+        assert still.status_code == 206 and still.content == data[start : end + 1]
+        changed = await q.client.get(
+            f"/api/v1/files/{rec['file_id']}/download", headers={**headers, "If-Range": '"sha256:00"'}
+        )
+        assert changed.status_code == 200 and changed.content == data
+        beyond = await q.client.get(
+            f"/api/v1/files/{rec['file_id']}/download", headers={**bearer(token), "Range": "bytes=99999999-"}
+        )
+        assert beyond.status_code == 416
+
+
+async def test_a_corrupted_byte_aborts_the_download_and_flags_the_file(
+    fleet: Fleet, query: QueryFactory, postgres_server: str, keys: TestKeys, fake_admin: FakeAdmin
+) -> None:
+    (se,) = await fleet.start_ses(("rw-1", "rw"))
+    token = keys.user("OPERATOR", "olga")
+    data = os.urandom(2 * 1024 * 1024)
+    async with stack(fleet, query, postgres_server, http=True) as (q, ingester):
+        rec = await upload(ingester, token, data, filename="precious.bin", retention_policy="permanent")
+        await searchable(q, token, rec["file_id"])
+        path = data_file(se, rec["file_id"])
+        raw = bytearray(path.read_bytes())
+        raw[len(raw) // 2] ^= 0xFF
+        path.write_bytes(bytes(raw))
+
+        received = bytearray()
+        failed = False
+        try:
+            async with q.client.stream(
+                "GET", f"/api/v1/files/{rec['file_id']}/download", headers=bearer(token)
+            ) as r:
+                assert r.status_code == 200
+                async for chunk in r.aiter_raw():
+                    received += chunk
+        except httpx.HTTPError:
+            failed = True
+        assert failed and len(received) < len(data)  # the connection closed before the body completed
+
+        async def flagged() -> bool:
+            record = await record_of(q, token, rec["file_id"])
+            return record is not None and record["status"] == "corrupt"
+
+        await eventually(flagged, timeout=20)
+        again = await q.client.get(f"/api/v1/files/{rec['file_id']}/download", headers=bearer(token))
+        assert again.status_code == 409 and again.json()["code"] == "corrupt"
+        await q.app.state.outbox.deliver_once()
+    actions = [e["action"] for e in fake_admin.audit_events if e["service"] == "query_module"]
+    assert "file.download.checksum_mismatch" in actions
+
+
+async def test_a_finalized_file_stays_findable_and_downloadable_through_the_saga(
+    fleet: Fleet, query: QueryFactory, postgres_server: str, keys: TestKeys
+) -> None:
+    await fleet.start_ses(("edit-1", "edit"), ("rw-1", "rw"))
+    token = keys.user("USER", "alice")
+    data = os.urandom(512 * 1024)
+    async with stack(fleet, query, postgres_server, feed_poll_interval_seconds=1.0) as (q, ingester):
+        rec = await upload(ingester, token, data, filename="draft.bin")
+        file_id = rec["file_id"]
+        await searchable(q, token, file_id)
+        started = await ingester.post(f"/api/v1/files/{file_id}/finalize", json={}, headers=bearer(token))
+        assert started.status_code == 202, started.text
+        saga = started.json()["saga_id"]
+        copies_seen: set[tuple[str, ...]] = set()
+        for _ in range(400):
+            assert file_id in {i["file_id"] for i in await find(q, token, q="draft")}
+            download = await q.client.get(f"/api/v1/files/{file_id}/download", headers=bearer(token))
+            assert download.status_code == 200 and download.content == data
+            record = await record_of(q, token, file_id)
+            assert record is not None
+            copies_seen.add(tuple(sorted(c["storage_element_id"] for c in record["copies"])))
+            state = (await ingester.get(f"/api/v1/sagas/{saga}", headers=bearer(token))).json()["state"]
+            if state == "completed" and record["copies"] == [
+                {"storage_element_id": "rw-1", "mode": "rw", "state": "committed"}
+            ]:
+                break
+            assert state in ("pending", "running", "completed"), state
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError(f"saga did not finish in the catalog: {copies_seen}")
+        assert record["retention_policy"] == "permanent"
+        assert ("edit-1",) in copies_seen and ("rw-1",) in copies_seen
+
+
+async def _put_copy(fleet: Fleet, se: SE, file_id: str, data: bytes) -> None:
+    import base64
+    import json
+
+    attrs = {"original_filename": "twin.bin", "retention": {"policy": "permanent"}}
+    token = fleet.keys.service("svc-ingester", "files:read files:write files:write-on-behalf")
+    async with httpx.AsyncClient(base_url=se.url, timeout=30) as client:
+        response = await client.put(
+            f"/api/v1/files/{file_id}",
+            content=data,
+            headers={
+                **bearer(token),
+                "Content-Type": "application/octet-stream",
+                "X-ArtStore-Attributes": base64.urlsafe_b64encode(json.dumps(attrs).encode())
+                .decode()
+                .rstrip("="),
+            },
+        )
+    assert response.status_code in (200, 201), response.text
+
+
+async def test_downloads_fall_back_to_another_copy_and_503_when_none_answers(
+    fleet: Fleet, query: QueryFactory, postgres_server: str, keys: TestKeys
+) -> None:
+    edit, rw = await fleet.start_ses(("edit-1", "edit"), ("rw-1", "rw"))
+    token = keys.user("ADMIN", "root")
+    data = os.urandom(100_000)
+    file_id = "7d0c6a5e-4f7b-4c55-9a43-2f3e1f0c9b11"
+    await _put_copy(fleet, edit, file_id, data)
+    await _put_copy(fleet, rw, file_id, data)
+    async with stack(fleet, query, postgres_server) as (q, _):
+
+        async def two_copies() -> bool:
+            record = await record_of(q, token, file_id)
+            return record is not None and len(record["copies"]) == 2
+
+        await eventually(two_copies)
+        record = await record_of(q, token, file_id)
+        assert record is not None and record["storage_element_id"] == "rw-1"  # rw preferred over edit
+        rw.process.kill()
+        for _ in range(4):  # also once the breaker has opened for rw-1
+            response = await q.client.get(f"/api/v1/files/{file_id}/download", headers=bearer(token))
+            assert response.status_code == 200 and response.content == data
+        assert q.app.state.storage.breaker.is_open("rw-1")
+        assert [i["file_id"] for i in await find(q, token, q="twin")] == [file_id]
+        edit.process.kill()
+        response = await q.client.get(f"/api/v1/files/{file_id}/download", headers=bearer(token))
+        assert response.status_code == 503 and response.json()["code"] == "storage_unavailable"
+        assert int(response.headers["retry-after"]) > 0
+
+
+async def _all(q: Query, token: str) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"limit": 3, "sort": "filename", "facets": "true"}
+        if cursor:
+            params["cursor"] = cursor
+        response = await q.client.get("/api/v1/search", params=params, headers=bearer(token))
+        body = response.json()
+        items += [{k: v for k, v in i.items() if k != "score"} for i in body["items"]]
+        cursor = body["next_cursor"]
+        if not cursor:
+            return items
+
+
+async def _cursors(q: Query, token: str) -> dict[str, Any]:
+    response = await q.client.get("/api/v1/catalog/feeds", headers=bearer(token))
+    return {c["se_id"]: c for c in response.json()["items"]}
+
+
+async def test_reindexing_an_se_leaves_the_catalog_identical(
+    fleet: Fleet, query: QueryFactory, postgres_server: str, keys: TestKeys
+) -> None:
+    (se,) = await fleet.start_ses(("rw-1", "rw"))
+    token = keys.user("ADMIN", "root")
+    async with stack(fleet, query, postgres_server, feed_poll_interval_seconds=1.0) as (q, ingester):
+        for i in range(7):
+            rec = await upload(
+                ingester,
+                token,
+                f"body {i}".encode(),
+                filename=f"file-{i}.txt",
+                tags=[f"t{i % 3}"],
+                retention_policy="permanent",
+            )
+        await searchable(q, token, rec["file_id"])
+        before = await _all(q, token)
+        epoch = (await _cursors(q, token))["rw-1"]["feed_epoch"]
+        async with fleet.se_client(se) as client:
+            job = (await client.post("/api/v1/maintenance/reindex")).json()["job_id"]
+
+            async def done() -> bool:
+                state = (await client.get(f"/api/v1/maintenance/jobs/{job}")).json()["state"]
+                assert state != "failed"
+                return state == "done"
+
+            await eventually(done, timeout=30)
+
+        async def new_pass_swept() -> bool:
+            cursor = (await _cursors(q, token))["rw-1"]
+            return cursor["feed_epoch"] != epoch and not cursor["sweep_pending"]
+
+        await eventually(new_pass_swept, timeout=20)
+        assert await _all(q, token) == before
+
+
+async def test_dropping_the_catalog_and_rebuilding_from_the_feeds_gives_identical_results(
+    fleet: Fleet, query: QueryFactory, postgres_server: str, keys: TestKeys
+) -> None:
+    await fleet.start_ses(("edit-1", "edit"), ("rw-1", "rw"))
+    token = keys.user("ADMIN", "root")
+    catalog = await new_database(postgres_server)
+    async with stack(fleet, query, postgres_server, database_url=catalog, feed_poll_interval_seconds=1.0) as (
+        q,
+        ingester,
+    ):
+        for i in range(6):
+            rec = await upload(
+                ingester,
+                token,
+                f"doc {i}".encode(),
+                filename=f"doc-{i}.txt",
+                description=f"number {i}",
+                retention_policy="permanent" if i % 2 else "temporary",
+            )
+        await searchable(q, token, rec["file_id"])
+        before = await _all(q, token)
+        stats_before = (await q.client.get("/api/v1/stats", headers=bearer(token))).json()
+    await drop_database(catalog)
+    async with query(storage_elements=fleet.storage_elements(), database_url=catalog) as q:
+        await eventually(lambda: _same(q, token, before), timeout=20)
+        stats_after = (await q.client.get("/api/v1/stats", headers=bearer(token))).json()
+        assert stats_after == stats_before
+        assert stats_after["totals"]["files"] == 6
+        assert {s["storage_element_id"] for s in stats_after["storage_elements"]} == {"edit-1", "rw-1"}
+        assert (
+            len(stats_after["latest_uploads"]) == 6
+            and sum(d["files"] for d in stats_after["uploads_per_day"]) == 6
+        )
+        user = await q.client.get("/api/v1/stats", headers=bearer(keys.user("USER", "alice")))
+        assert user.status_code == 403
+
+
+async def _same(q: Query, token: str, expected: list[dict[str, Any]]) -> bool:
+    return await _all(q, token) == expected
+
+
+async def test_signed_links_work_without_a_token_and_fail_when_expired_or_altered(
+    fleet: Fleet, query: QueryFactory, postgres_server: str, keys: TestKeys
+) -> None:
+    await fleet.start_ses(("rw-1", "rw"))
+    token = keys.user("USER", "alice")
+    data = b"signed link payload " * 1000
+    async with stack(fleet, query, postgres_server, http=True, link_ttl_seconds=2) as (q, ingester):
+        rec = await upload(ingester, token, data, filename="link.txt", retention_policy="permanent")
+        other = await upload(ingester, token, b"other", filename="other.txt", retention_policy="permanent")
+        await searchable(q, token, other["file_id"])
+        await searchable(q, token, rec["file_id"])
+        made = await q.client.post(f"/api/v1/files/{rec['file_id']}/download-link", headers=bearer(token))
+        assert made.status_code == 200, made.text
+        url = made.json()["url"]
+        assert url.startswith(q.url or "") and made.json()["expires_at"]
+        async with httpx.AsyncClient(timeout=30) as anonymous:  # no Authorization header at all
+            ok = await anonymous.get(url)
+            assert ok.status_code == 200 and ok.content == data
+            token_part = url.split("link=")[1]
+            body, mac = token_part.split(".")
+            tampered = url.replace(token_part, f"{body}.{mac[:-2]}{'AA' if mac[-2:] != 'AA' else 'BB'}")
+            assert (await anonymous.get(tampered)).status_code == 403
+            other_file = url.replace(rec["file_id"], other["file_id"])
+            assert (await anonymous.get(other_file)).status_code == 403
+            assert (await anonymous.get(url.split("?")[0])).status_code == 401
+            await asyncio.sleep(3.1)
+            expired = await anonymous.get(url)
+            assert expired.status_code == 403 and "expired" in expired.json()["detail"]
+
+
+async def test_with_redis_stopped_search_and_download_keep_working(
+    fleet: Fleet, query: QueryFactory, postgres_server: str, keys: TestKeys, private_redis: Managed
+) -> None:
+    await fleet.start_ses(("rw-1", "rw"), redis_url=private_redis.url)
+    token = keys.user("USER", "alice")
+    async with stack(
+        fleet, query, postgres_server, redis_url=private_redis.url, feed_poll_interval_seconds=1.0
+    ) as (q, ingester):
+        first = await upload(
+            ingester, token, b"before outage", filename="before.txt", retention_policy="permanent"
+        )
+        await searchable(q, token, first["file_id"], q="before")
+        private_redis.stop()
+        assert [i["file_id"] for i in await find(q, token, q="before")] == [first["file_id"]]
+        response = await q.client.get(f"/api/v1/files/{first['file_id']}/download", headers=bearer(token))
+        assert response.status_code == 200 and response.content == b"before outage"
+        second = await upload(
+            ingester, token, b"during outage", filename="during.txt", retention_policy="permanent"
+        )
+        await searchable(q, token, second["file_id"], timeout=15, q="during")
+        response = await q.client.get(f"/api/v1/files/{second['file_id']}/download", headers=bearer(token))
+        assert response.status_code == 200 and response.content == b"during outage"
+        ready = await q.client.get("/health/ready")
+        assert ready.status_code == 200 and ready.json()["status"] == "degraded"
