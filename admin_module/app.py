@@ -27,6 +27,8 @@ from admin_module.ldap.runner import directory_integration
 from admin_module.service_accounts.router import router as service_accounts_router
 from admin_module.service_accounts.service import seed_fleet
 from admin_module.settings import Settings
+from admin_module.storage_elements.coordination import coordination
+from admin_module.storage_elements.router import router as storage_elements_router
 from admin_module.users.bootstrap import ensure_bootstrap_admin
 from admin_module.users.passwords import PasswordHasher
 from admin_module.users.router import router as users_router
@@ -72,7 +74,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 rotation_loop(core.sessions, ring, settings.key_rotation_check_seconds), name="key-rotation"
             )
             try:
-                async with directory_integration(app, settings.ldap, core.sessions):
+                async with (
+                    directory_integration(app, settings.ldap, core.sessions),
+                    coordination(app, settings, core, ring),
+                ):
                     yield
             finally:
                 rotation.cancel()
@@ -84,7 +89,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     # The LDAP integration installs its authenticator here (auth/directory.py); None: no directory.
     app.state.directory_authenticator = None
-    routers = (auth_router, keys_router, users_router, service_accounts_router, audit_router, ldap_router)
+    routers = (
+        auth_router,
+        keys_router,
+        users_router,
+        service_accounts_router,
+        audit_router,
+        ldap_router,
+        storage_elements_router,
+    )
     for router in routers:
         app.include_router(router)
     return app

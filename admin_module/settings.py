@@ -63,6 +63,22 @@ class Settings(ServiceSettings):
     smtp_sender: str = "artstore@localhost"
     smtp_timeout: float = 10.0
 
+    # The storage-element registry, its health polling and the fleet view.
+    health_poll_seconds: float = Field(10.0, gt=0, description="how often every storage element is polled")
+    registry_republish_seconds: float = Field(
+        10.0, gt=0, description="the discovery snapshot is republished to Redis at least this often"
+    )
+    se_call_timeout_seconds: float = Field(
+        5.0, gt=0, description="timeout of the admin's calls to a storage element"
+    )
+    heartbeat_seconds: float = Field(5.0, gt=0, description="how often the admin records its own heartbeat")
+    heartbeat_stale_seconds: float = Field(
+        20.0, gt=0, description="an instance not heard from for this long is shown as stale in the fleet view"
+    )
+    heartbeat_forget_seconds: float = Field(
+        3600.0, gt=0, description="an instance not heard from for this long leaves the fleet view"
+    )
+
     # The LDAP directory (ARTSTORE_ADMIN_LDAP_*, admin_module/ldap/settings.py); off without URLs.
     ldap: LdapSettings = Field(default_factory=LdapSettings)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import asyncpg
 import pytest
@@ -48,20 +48,33 @@ def _plain(url: str) -> str:
 
 
 @pytest.fixture
-async def database_url(postgres_server: str) -> AsyncIterator[str]:
+async def new_database(postgres_server: str) -> AsyncIterator[Callable[[], Awaitable[str]]]:
+    """A factory of fresh, empty databases; all of them are dropped after the test."""
+    names: list[str] = []
+
+    async def create() -> str:
+        name = f"t_{uuid.uuid4().hex[:12]}"
+        admin = await asyncpg.connect(_plain(f"{postgres_server}/postgres"))
+        try:
+            await admin.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await admin.close()
+        names.append(name)
+        return f"{postgres_server}/{name}"
+
+    yield create
+    admin = await asyncpg.connect(_plain(f"{postgres_server}/postgres"))
+    try:
+        for name in names:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+async def database_url(new_database: Callable[[], Awaitable[str]]) -> str:
     """A fresh, empty database for one test, dropped afterwards."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(_plain(f"{postgres_server}/postgres"))
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    yield f"{postgres_server}/{name}"
-    admin = await asyncpg.connect(_plain(f"{postgres_server}/postgres"))
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    return await new_database()
 
 
 _redis_db = iter(range(1, 10**9))
