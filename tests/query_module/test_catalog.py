@@ -215,3 +215,28 @@ async def test_reset_cursors_rebuilds_identically(query: QueryFactory, keys: Tes
         await apply_feed(q.app, a)
         await apply_feed(q.app, b)
         assert await _snapshot(q) == before
+
+
+async def test_one_runner_per_se_across_replicas(query: QueryFactory, keys: TestKeys) -> None:
+    feed = Feed("se-a")
+    feed.upsert(make_record())
+    fetched: list[int] = []
+
+    async def fetch(after: int) -> dict[str, Any]:
+        fetched.append(after)
+        return await feed.fetch(after)
+
+    async with query() as a, query() as b:
+        # Replica A holds se-a's lock (mid-page); replica B's runner skips the SE.
+        async with unit_of_work(a.app.state.sessions) as holding:
+            assert await repo.try_lock_feed(holding, "se-a")
+            async with unit_of_work(b.app.state.sessions) as session:
+                result = await pull_once(session, se_id="se-a", fetch=fetch, page_size=50)
+            assert result.busy and fetched == []
+            # Another SE is not blocked.
+            async with unit_of_work(b.app.state.sessions) as session:
+                other = await pull_once(session, se_id="se-b", fetch=Feed("se-b").fetch, page_size=50)
+            assert not other.busy
+        async with unit_of_work(b.app.state.sessions) as session:
+            result = await pull_once(session, se_id="se-a", fetch=fetch, page_size=50)
+        assert not result.busy and fetched == [0] and result.applied == 1

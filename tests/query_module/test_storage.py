@@ -439,3 +439,50 @@ async def test_with_redis_stopped_search_and_download_keep_working(
         assert response.status_code == 200 and response.content == b"during outage"
         ready = await q.client.get("/health/ready")
         assert ready.status_code == 200 and ready.json()["status"] == "degraded"
+
+
+async def test_a_new_se_gets_a_runner_without_restart_and_mode_changes_archive_copies(
+    fleet: Fleet, query: QueryFactory, postgres_server: str, keys: TestKeys
+) -> None:
+    from shared.discovery import StorageElementInfo
+
+    (first,) = await fleet.start_ses(("rw-1", "rw"))
+    token = keys.user("OPERATOR", "olga")
+    async with (
+        query(storage_elements=fleet.storage_elements()) as q,
+        query(storage_elements=fleet.storage_elements()) as replica,  # a second replica, same catalog
+    ):
+        (second,) = await fleet.start_ses(("rw-2", "rw"))
+        data = b"late arrival"
+        await _put_copy(fleet, second, "0b7e3c1a-9d55-4a6e-8f3b-5c2d1e0f9a77", data)
+        for app in (q.app, replica.app):
+            app.state.discovery.replace(StorageElementInfo.from_dict(se) for se in fleet.storage_elements())
+        await searchable(q, token, "0b7e3c1a-9d55-4a6e-8f3b-5c2d1e0f9a77", q="twin")
+        assert set(q.app.state.feeds.runners) == {"rw-1", "rw-2"}
+
+        await _put_copy(fleet, first, "5e9f1b2c-3d4a-4b6c-8e7f-9a0b1c2d3e4f", b"to be archived")
+        await searchable(q, token, "5e9f1b2c-3d4a-4b6c-8e7f-9a0b1c2d3e4f")
+        async with fleet.se_client(first) as client:
+            for mode in ("ro", "ar"):
+                response = await client.post("/api/v1/mode", json={"mode": mode})
+                assert response.status_code == 200, response.text
+
+        async def archived() -> bool:
+            record = await record_of(q, token, "5e9f1b2c-3d4a-4b6c-8e7f-9a0b1c2d3e4f")
+            return record is not None and record["status"] == "archived"
+
+        await eventually(archived, timeout=20)
+        record = await record_of(replica, token, "5e9f1b2c-3d4a-4b6c-8e7f-9a0b1c2d3e4f")
+        assert record is not None and record["copies"] == [
+            {"storage_element_id": "rw-1", "mode": "ar", "state": "archived"}
+        ]
+        response = await q.client.get(
+            "/api/v1/files/5e9f1b2c-3d4a-4b6c-8e7f-9a0b1c2d3e4f/download", headers=bearer(token)
+        )
+        assert response.status_code == 409 and response.json()["code"] == "archived"
+        # The file on the other SE is untouched and downloadable from either replica.
+        for app in (q, replica):
+            got = await app.client.get(
+                "/api/v1/files/0b7e3c1a-9d55-4a6e-8f3b-5c2d1e0f9a77/download", headers=bearer(token)
+            )
+            assert got.status_code == 200 and got.content == data
