@@ -5,8 +5,8 @@ finalize / transfer (ARCHITECTURE.md section 6), in this order:
                 attributes, the SE checking the expected sha256 as it writes. Crash: the SE
                 drops the unfinished upload; the step runs again (a finished pending copy
                 answers 200, same content).
-  verify        the target re-hashes its copy; a different sha256 is a permanent failure,
-                compensated by removing the pending copy.
+  verify        the target copy is read back and hashed; a different sha256 is a permanent
+                failure, compensated by removing the pending copy.
   commit        switch the target copy to ``committed`` (finalize: permanent retention).
                 From here on the saga never compensates: a committed copy is never removed.
   remove_source a ``relocated`` delete of the source copy, naming target and sha256.
@@ -18,12 +18,14 @@ Compensation (before commit): remove_pending deletes every pending copy the saga
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
+import anyio
 
 from ingester_module.clients.storage import StorageClient, StorageError, StorageUnreachable
 from ingester_module.placement.breaker import Breakers
@@ -141,21 +143,35 @@ async def copy(ctx: StepContext) -> None:
 
 
 async def verify(ctx: StepContext) -> None:
+    """Read the target copy back and hash it: the bytes stored are the bytes of the source.
+
+    Not the SE's ``/verify``: a failed one quarantines the copy (``corrupt``), and a
+    quarantined copy is no longer ``pending``, so compensation could not remove it.
+    """
     target = ctx.se(ctx.data["target"])
-    result = await ctx.storage.verify(target, ctx.file_id)
     expected = ctx.data["record"]["sha256"]
-    if not result.get("ok") or result.get("sha256") != expected:
+    current = await ctx.storage.get_record(target, ctx.file_id)
+    if (
+        current is None
+        or current.get("sha256") != expected
+        or current.get("size") != ctx.data["record"]["size"]
+    ):
+        raise PermanentFailure(f"the copy on {target.id} is missing or describes other content")
+    digest = hashlib.sha256()
+    async with ctx.storage.content(target, ctx.file_id) as response:
+        async for chunk in _throttled(response, ctx.copy_bytes_per_second):
+            await anyio.to_thread.run_sync(digest.update, chunk)
+    if digest.hexdigest() != expected:
         raise PermanentFailure(
-            f"the copy on {target.id} failed verification: sha256 {result.get('sha256')} != {expected}"
+            f"the copy on {target.id} failed verification: sha256 {digest.hexdigest()} != {expected}"
         )
 
 
 async def commit(ctx: StepContext) -> None:
     target = ctx.se(ctx.data["target"])
-    changes: dict[str, Any] = {"copy_state": "committed"}
-    if ctx.saga["kind"] == "finalize":
-        changes["retention"] = target_retention(ctx)
-    await ctx.storage.patch(target, ctx.file_id, changes)
+    # The pending copy was written with its final retention (permanent for a finalize):
+    # committing it is what makes that retention count.
+    await ctx.storage.patch(target, ctx.file_id, {"copy_state": "committed"})
     ctx.data["committed"] = True
     for other in ctx.data.get("tried_targets", []):
         if other != target.id:

@@ -44,7 +44,13 @@ async def new_database(postgres_server: str) -> str:
     return f"{postgres_server}/{name}"
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
+def keys() -> TestKeys:
+    """One signing key for the session: the shared storage elements trust it."""
+    return TestKeys()
+
+
+@pytest.fixture(scope="session")
 def fake_admin(keys: TestKeys) -> Iterator[FakeAdmin]:
     with FakeAdmin(keys) as admin:
         yield admin
@@ -69,12 +75,23 @@ class SE:
 class Fleet:
     """Storage elements started for one test, stopped at its end."""
 
-    def __init__(self, postgres_server: str, admin: FakeAdmin, tmp: Path) -> None:
+    def __init__(
+        self, postgres_server: str, admin: FakeAdmin, tmp: Path, shared: list[SE] | None = None
+    ) -> None:
         self.postgres_server = postgres_server
         self.admin = admin
         self.tmp = tmp
+        self.shared = shared or []
         self.ses: list[SE] = []
         self.ingesters: list[ServiceProcess] = []
+
+    def se(self, se_id: str) -> SE:
+        return next(se for se in self.shared + self.ses if se.id == se_id)
+
+    @property
+    def discovered(self) -> list[SE]:
+        """What the ingester is told: this test's own SEs if it started any, else the shared ones."""
+        return self.ses or self.shared
 
     async def start_ses(self, *specs: tuple[str, str, int, int]) -> list[SE]:
         """Start several SEs at once ((id, mode, priority, quota) each); they boot in parallel."""
@@ -114,7 +131,7 @@ class Fleet:
             "admin_url": self.admin.url,
             "jwt_issuer": ISSUER,
             "service_client_secret": SECRET,
-            "storage_elements": [se.info() for se in self.ses],
+            "storage_elements": [se.info() for se in self.discovered],
             "staging_dir": str(self.tmp / "staging"),
             "http_retries": 0,
             "saga_worker_interval_seconds": 0.2,
@@ -146,9 +163,26 @@ class Fleet:
             se.process.kill()
 
 
+@pytest.fixture(scope="session")
+async def shared_ses(
+    postgres_server: str, fake_admin: FakeAdmin, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[list[SE]]:
+    """edit-1, rw-1 (preferred) and rw-2, started once: SE start-up dominates test time.
+
+    Tests on them look only at their own files; tests that need special SEs (full,
+    stopped) start their own with ``fleet.start_ses``.
+    """
+    fleet = Fleet(postgres_server, fake_admin, tmp_path_factory.mktemp("shared-ses"))
+    ses = await fleet.start_ses(("edit-1", "edit", 10, 0), ("rw-1", "rw", 10, 0), ("rw-2", "rw", 20, 0))
+    yield ses
+    fleet.stop()
+
+
 @pytest.fixture
-def fleet(postgres_server: str, fake_admin: FakeAdmin, tmp_path: Path) -> Iterator[Fleet]:
-    fleet = Fleet(postgres_server, fake_admin, tmp_path)
+def fleet(
+    postgres_server: str, fake_admin: FakeAdmin, tmp_path: Path, shared_ses: list[SE]
+) -> Iterator[Fleet]:
+    fleet = Fleet(postgres_server, fake_admin, tmp_path, shared_ses)
     yield fleet
     fleet.stop()
 
@@ -159,6 +193,13 @@ def se_client(keys: TestKeys, se: SE) -> httpx.AsyncClient:
         "svc-ingester", "files:read files:write files:write-on-behalf files:delete files:relocate"
     )
     return httpx.AsyncClient(base_url=se.url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+
+
+async def count_on(keys: TestKeys, se: SE) -> int:
+    async with se_client(keys, se) as client:
+        response = await client.get("/api/v1/files", params={"limit": 1000})
+    response.raise_for_status()
+    return len(response.json()["items"])
 
 
 async def copies_on(keys: TestKeys, se: SE, file_id: str) -> dict[str, Any] | None:

@@ -57,7 +57,7 @@ async def _file_chunks(path: Path) -> AsyncIterator[bytes]:
 async def test_large_multipart_and_raw_uploads_keep_memory_bounded(
     fleet: Fleet, database_url: str, keys: TestKeys, tmp_path: Path
 ) -> None:
-    (edit,) = await fleet.start_ses(("edit-1", "edit", 10, 0))
+    edit = fleet.se("edit-1")
     ingester = fleet.start_ingester(database_url)
     assert ingester.process is not None
     pid = ingester.process.pid

@@ -61,7 +61,7 @@ while up.offset < up.get_file_size():
 async def test_tus_resumes_after_the_client_is_killed(
     fleet: Fleet, database_url: str, keys: TestKeys, tmp_path: Path
 ) -> None:
-    (edit,) = await fleet.start_ses(("edit-1", "edit", 10, 0))
+    edit = fleet.se("edit-1")
     ingester = fleet.start_ingester(database_url)
     token = keys.user()
     source = tmp_path / "file.bin"
@@ -115,7 +115,7 @@ async def test_tus_resumes_after_the_client_is_killed(
 async def test_tus_resumes_after_the_ingester_restarts(
     fleet: Fleet, database_url: str, keys: TestKeys, tmp_path: Path
 ) -> None:
-    (edit,) = await fleet.start_ses(("edit-1", "edit", 10, 0))
+    edit = fleet.se("edit-1")
     ingester = fleet.start_ingester(database_url)
     token = keys.user()
     source = tmp_path / "file.bin"
@@ -178,7 +178,7 @@ def _patch_headers(token: str, offset: int, data: bytes | None = None) -> dict[s
 
 
 async def test_tus_protocol_extensions(fleet: Fleet, ingester: Any, keys: TestKeys) -> None:
-    edit, rw = await fleet.start_ses(("edit-1", "edit", 10, 0), ("rw-1", "rw", 10, 0))
+    edit, rw = fleet.se("edit-1"), fleet.se("rw-1")
     token, other = keys.user(), keys.user(username="mallory")
     async with ingester(max_upload_bytes=1_000_000) as (_, client):
         options = await client.options("/api/v1/tus/")
@@ -258,7 +258,6 @@ async def test_tus_protocol_extensions(fleet: Fleet, ingester: Any, keys: TestKe
 
 
 async def test_tus_uploads_expire(fleet: Fleet, ingester: Any, keys: TestKeys) -> None:
-    await fleet.start_ses(("edit-1", "edit", 10, 0))
     token = keys.user()
     async with ingester(tus_expiration_hours=1 / 3600) as (app, client):
         location = (await _create(client, token, 100, filename="late")).headers["location"]
