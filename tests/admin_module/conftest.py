@@ -134,7 +134,8 @@ def admin_overrides() -> dict[str, Any]:
 @asynccontextmanager
 async def running_admin(settings: Settings) -> AsyncIterator[Admin]:
     app = create_app(settings)
-    async with LifespanManager(app) as manager:
+    # Generous timeouts: the test machine is shared and at times heavily loaded.
+    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30) as manager:
         transport = httpx.ASGITransport(app=manager.app, client=("10.0.0.1", 40000))
         async with httpx.AsyncClient(transport=transport, base_url="http://admin.test") as client:
             yield Admin(app, client, settings)

@@ -85,7 +85,7 @@ async def test_admin_tokens_verify_in_another_service_and_survive_rotation(
             http_retries=0,
         )
         query_app = create_query_app(query_settings)
-        async with LifespanManager(query_app):
+        async with LifespanManager(query_app, startup_timeout=60, shutdown_timeout=30):
             query_verifier: TokenVerifier = query_app.state.verifier
             assert (await query_verifier.verify(user_token)).subject == principal.subject
 
