@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import random
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -137,11 +138,24 @@ async def search_bench(sizes: config.Sizes, store: ArtStore, dsn: dict[str, Any]
     return {"real_uploads": real, "catalog": loaded, "upload_to_searchable": searchable, "mix": mix}
 
 
+def code_version() -> dict[str, Any]:
+    """The commit measured, and how many files differed from it (others edit the same tree)."""
+    repo = Path(__file__).resolve().parent.parent
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=False)
+        return done.stdout.strip()
+
+    changed = [line for line in git("status", "--short", "--untracked-files=no").splitlines() if line]
+    return {"head": git("rev-parse", "HEAD"), "uncommitted_files": len(changed)}
+
+
 async def measure(sizes: config.Sizes, workdir: Path, smoke: bool) -> dict[str, Any]:
     results: dict[str, Any] = {
         "mode": "smoke" if smoke else "full",
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
         "sizes": sizes.as_dict(),
+        "code": code_version(),
     }
     log("ceilings: disk (dd) and loopback")
     results["ceilings"] = {
