@@ -74,6 +74,8 @@ async def _check(store: Store, file_id: str, throttle: Throttle) -> dict[str, An
 async def scrub(
     store: Store, progress: Progress = lambda _: None, *, mib_per_second: float | None = None
 ) -> dict[str, Any]:
+    if store.mode.current == "ar":
+        return {"checked": 0, "bytes": 0, "corrupt": [], "skipped": "archived: the bytes are offline"}
     throttle = Throttle(store.settings.scrub_mib_per_second if mib_per_second is None else mib_per_second)
     checked, corrupt, after = 0, [], ""
     while ids := await _ids(store, after, 100):

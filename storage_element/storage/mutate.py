@@ -13,7 +13,7 @@ import anyio.to_thread
 from shared.auth import Principal
 from shared.errors import Conflict, InvalidInput
 from shared.outbox import audit_event
-from storage_element.errors import FileNotFound, LegalHold, ModeForbids, RetentionActive
+from storage_element.errors import Archived, FileNotFound, LegalHold, ModeForbids, RetentionActive
 from storage_element.index.repository import mark_verified
 from storage_element.mode.rules import ALLOWED
 from storage_element.storage.crash import crash_point
@@ -212,6 +212,8 @@ async def quarantine(
 
 
 async def verify(store: Store, file_id: str, *, actor: Principal | None) -> tuple[bool, str | None]:
+    if store.mode.current == "ar":
+        raise Archived("the bytes of an archived storage element are offline")
     async with store.file_lock(file_id):
         sidecar = await _load(store, file_id)
         if sidecar.copy_state == "corrupt":

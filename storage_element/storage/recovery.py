@@ -12,6 +12,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import anyio.to_thread
+
 from storage_element.index import repository as repo
 from storage_element.storage.backends.local import small_temp_name
 from storage_element.storage.layout import quarantine_key
@@ -93,7 +95,7 @@ HANDLERS = {"put": _put, "update": _update, "delete": _delete, "quarantine": _qu
 async def recover(store: Store) -> dict[str, Any]:
     """Finish every open WAL record; returns what was done (empty lists on a clean log)."""
     report: dict[str, Any] = {"rolled_forward": [], "rolled_back": [], "already_indexed": []}
-    for rec in store.wal.open_records():
+    for rec in await anyio.to_thread.run_sync(store.wal.open_records):
         outcome = await HANDLERS[rec.op](store, rec)
         report[outcome].append({"op": rec.op, "file_id": rec.file_id})
         if outcome == "rolled_back":
@@ -101,5 +103,5 @@ async def recover(store: Store) -> dict[str, Any]:
         else:
             await store.wal.done(rec)
         log.info("wal_record_recovered", extra={"op": rec.op, "file_id": rec.file_id, "outcome": outcome})
-    store.wal.compact()
+    await anyio.to_thread.run_sync(store.wal.compact)
     return report

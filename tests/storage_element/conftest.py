@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +19,7 @@ from storage_element.app import create_app
 from storage_element.settings import Settings
 from storage_element.storage.backends.base import Backend
 from storage_element.storage.store import Store
+from tests.support import servers
 from tests.support.tokens import ISSUER, TestKeys
 
 INGESTER_SCOPES = "files:read files:write files:write-on-behalf files:delete files:relocate"
@@ -66,6 +67,12 @@ class SE:
 SEFactory = Callable[..., Any]
 
 
+@pytest.fixture(scope="session")
+def seaweedfs() -> Iterator[servers.Managed]:
+    with servers.managed(servers.start_seaweedfs) as server:
+        yield server
+
+
 @pytest.fixture
 def se_settings(database_url: str, redis_url: str, tmp_path: Path) -> Callable[..., Settings]:
     def make(**overrides: Any) -> Settings:
@@ -93,10 +100,10 @@ def se_settings(database_url: str, redis_url: str, tmp_path: Path) -> Callable[.
 def start_se(se_settings: Callable[..., Settings], keys: TestKeys) -> Callable[..., Any]:
     @asynccontextmanager
     async def start(
-        settings: Settings | None = None, *, backend: Backend | None = None, **overrides: Any
+        settings: Settings | None = None, *, backend_impl: Backend | None = None, **overrides: Any
     ) -> AsyncIterator[SE]:
         settings = settings or se_settings(**overrides)
-        app = create_app(settings, backend=backend)
+        app = create_app(settings, backend=backend_impl)
         async with LifespanManager(app) as manager:
             app.state.verifier.source = keys
             transport = httpx.ASGITransport(app=manager.app)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -18,12 +18,6 @@ from tests.support import servers
 
 # start_seaweedfs hands the log file to the child and drops its own handle (ResourceWarning).
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
-
-
-@pytest.fixture(scope="module")
-def seaweedfs() -> Iterator[servers.Managed]:
-    with servers.managed(servers.start_seaweedfs) as server:
-        yield server
 
 
 @pytest.fixture(params=["memory", "local", "s3"])

@@ -149,7 +149,7 @@ async def test_range_requests(
     start_se: Any, backend_kind: str, range_header: str, status: int, expected: bytes | None
 ) -> None:
     backend = MemoryBackend() if backend_kind == "memory" else None
-    async with start_se(backend=backend) as se:
+    async with start_se(backend_impl=backend) as se:
         await se.put("r", b"0123456789")
         r = await se.client.get("/api/v1/files/r/content", headers={**se.auth(), "Range": range_header})
         assert r.status_code == status, r.text
@@ -164,7 +164,7 @@ async def test_range_requests(
 @pytest.mark.parametrize("backend_kind", ["local", "memory"])
 async def test_etag_if_none_match_if_range_and_head(start_se: Any, backend_kind: str) -> None:
     backend = MemoryBackend() if backend_kind == "memory" else None
-    async with start_se(backend=backend) as se:
+    async with start_se(backend_impl=backend) as se:
         tag = f'"sha256:{(await se.put("e", b"0123456789")).json()["sha256"]}"'
         url = "/api/v1/files/e/content"
         r = await se.client.get(url, headers={**se.auth(), "If-None-Match": tag})
