@@ -299,6 +299,9 @@ def start_seaweedfs() -> Managed:
             f"-filer.port={ports['filer']}",
             "-s3",
             f"-s3.port={ports['s3']}",
+            # fixed default ports (Iceberg 8181, Lance 9101) would collide between parallel servers
+            "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
             f"-s3.config={identities}",
             f"-filer.localSocket={workdir}/filer.sock",
             f"-s3.localSocket={workdir}/s3.sock",
