@@ -17,6 +17,10 @@ class UploadTooLarge(ArtStoreError):
     status, code, title = 413, "too_large", "The upload exceeds the maximum size"
 
 
+class ClientGone(ArtStoreError):
+    status, code, title = 400, "client_disconnected", "The client went away before the upload ended"
+
+
 class InvalidField(InvalidInput):
     code, title = "invalid_field", "A field of the request is invalid"
 

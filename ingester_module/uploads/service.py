@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import ClientDisconnect
 
 from ingester_module.clients.storage import Body, StorageClient, StorageError, StorageUnreachable
-from ingester_module.errors import InvalidField, StorageRejected, UploadTooLarge
+from ingester_module.errors import ClientGone, InvalidField, StorageRejected, UploadTooLarge
 from ingester_module.placement.breaker import Breakers
 from ingester_module.placement.service import candidates, place
 from ingester_module.uploads.content_type import PEEK_BYTES, detect
@@ -95,6 +96,9 @@ async def _bounded(chunks: AsyncIterator[bytes], limit: int, state: dict[str, An
             if total > limit:
                 raise UploadTooLarge(f"the upload is larger than the maximum of {limit} bytes")
             yield chunk
+    except ClientDisconnect as exc:
+        state["error"] = ClientGone(f"the client went away after {total} bytes; nothing was stored")
+        raise state["error"] from exc
     except Exception as exc:
         state["error"] = exc  # the SE hop only sees a broken body; the caller sees why
         raise

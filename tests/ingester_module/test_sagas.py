@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from ingester_module.sagas.worker import SagaWorker
 from tests.ingester_module.conftest import SE, Fleet, bearer, copies_on, se_client
 from tests.support.fake_admin import FakeAdmin
 from tests.support.tokens import TestKeys
@@ -264,24 +265,58 @@ async def _copy_back(keys: TestKeys, source: SE, target: SE, file_id: str) -> No
         assert put.status_code == 201, put.text
 
 
-async def test_batch_starts_one_saga_per_file(fleet: Fleet, ingester: Any, keys: TestKeys) -> None:
+async def test_batch_starts_one_saga_per_file_and_workers_share_the_log(
+    fleet: Fleet, ingester: Any, keys: TestKeys, fake_admin: FakeAdmin
+) -> None:
     edit, rw = fleet.se("edit-1"), fleet.se("rw-1")
     token = keys.user()
-    async with ingester() as (_, client):
-        ids = [await _upload(client, token, f"file {n}".encode()) for n in range(3)]
+    unknown = "00000000-0000-4000-8000-000000000000"
+    async with ingester() as (app, client):
+        # A second worker on the same saga log, as another replica would run: each saga
+        # must still run exactly once (FOR UPDATE SKIP LOCKED plus the lease).
+        other = SagaWorker(
+            app.state.sessions,
+            storage=app.state.storage,
+            discovery=app.state.discovery,
+            breakers=app.state.breakers,
+            interval=0.05,
+            lease=3,
+        )
+        other_task = asyncio.create_task(other.run())
+        ids = [await _upload(client, token, f"file {n}".encode()) for n in range(6)]
         response = await client.post(
             "/api/v1/batch",
-            json={"operation": "finalize", "file_ids": [*ids, "00000000-0000-4000-8000-000000000000"]},
+            json={"operation": "finalize", "file_ids": [*ids, unknown]},
             headers=bearer(token),
         )
         assert response.status_code == 202, response.text
         results = response.json()["results"]
-        assert [r["file_id"] for r in results] == [*ids, "00000000-0000-4000-8000-000000000000"]
-        assert all(r["saga_id"] for r in results[:3])
-        assert results[3]["error"]["status"] == 404 and results[3]["saga_id"] is None
-        for r in results[:3]:
+        assert [r["file_id"] for r in results] == [*ids, unknown]
+        assert all(r["saga_id"] for r in results[:-1])
+        assert results[-1]["error"]["status"] == 404 and results[-1]["saga_id"] is None
+        for r in results[:-1]:
             assert (await _wait_saga(client, r["saga_id"], token))["state"] == "completed"
+        other_task.cancel()
+        await asyncio.gather(other_task, return_exceptions=True)
+        await app.state.outbox.deliver_once()
     for file_id in ids:
         assert await copies_on(keys, edit, file_id) is None
         moved = await copies_on(keys, rw, file_id)
         assert moved is not None and moved["retention_policy"] == "permanent"
+    saga_ids = {r["saga_id"] for r in results[:-1]}
+    finished = [
+        e["details"]["saga_id"] for e in fake_admin.audit_events if e["details"].get("saga_id") in saga_ids
+    ]
+    assert sorted(finished) == sorted(saga_ids)  # one completion each, none twice
+
+
+async def test_openapi_documents_the_ingester_contract(fleet: Fleet, ingester: Any) -> None:
+    async with ingester() as (_, client):
+        paths = (await client.get("/openapi.json")).json()["paths"]
+    assert {"post", "put"} <= set(paths["/api/v1/files"])
+    assert "multipart/form-data" in paths["/api/v1/files"]["post"]["requestBody"]["content"]
+    assert {"patch", "delete"} <= set(paths["/api/v1/files/{file_id}"])
+    for path in ("/api/v1/files/{file_id}/finalize", "/api/v1/files/{file_id}/transfer", "/api/v1/batch"):
+        assert "post" in paths[path]
+    assert "get" in paths["/api/v1/sagas/{saga_id}"]
+    assert {"head", "patch", "delete"} <= set(paths["/api/v1/tus/{upload_id}"])
