@@ -57,7 +57,7 @@ def _required(value: str | None, name: str) -> str:
 async def token(
     request: Request,
     ctx: ContextDep,
-    grant_type: Annotated[str, Form()],
+    grant_type: Annotated[str | None, Form()] = None,
     username: Annotated[str | None, Form()] = None,
     password: Annotated[str | None, Form()] = None,
     refresh_token: Annotated[str | None, Form()] = None,
@@ -66,6 +66,8 @@ async def token(
     scope: Annotated[str | None, Form()] = None,
 ) -> JSONResponse:
     env = auth_env(request)
+    if not grant_type:
+        raise InvalidRequest("grant_type is required")
     if grant_type == "password":
         issued = await service.password_grant(
             env,
@@ -95,10 +97,11 @@ async def token(
 async def revoke(
     request: Request,
     ctx: ContextDep,
-    token: Annotated[str, Form()],
+    token: Annotated[str | None, Form()] = None,
     token_type_hint: Annotated[str | None, Form()] = None,
 ) -> Response:
-    await service.revoke(auth_env(request), token=token, ctx=ctx)
+    if token:  # API.md: always 200, even for a missing, unknown or already revoked token
+        await service.revoke(auth_env(request), token=token, ctx=ctx)
     return Response(status_code=200, headers=NO_STORE)
 
 

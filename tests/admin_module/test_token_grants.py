@@ -141,6 +141,9 @@ async def test_unsupported_grant_and_missing_fields(admin: Admin) -> None:
     assert odd.status_code == 400 and odd.json()["error"] == "unsupported_grant_type"
     missing = await admin.client.post("/api/v1/auth/token", data={"grant_type": "password", "username": "x"})
     assert missing.status_code == 400 and missing.json()["error"] == "invalid_request"
+    no_grant = await admin.client.post("/api/v1/auth/token", data={"username": "x"})
+    assert no_grant.status_code == 400 and no_grant.json()["error"] == "invalid_request"
+    assert (await admin.client.post("/api/v1/auth/revoke", data={})).status_code == 200
 
 
 async def _refresh(admin: Admin, token: str) -> Any:
