@@ -73,6 +73,7 @@ async def _catch_up(
                 changes.c.seq > start_seq,
                 changes.c.file_id.is_not(None),
             )
+            .order_by(changes.c.seq)
         )
     ).all()
     for file_id, data_key in {r.file_id: r.data_key for r in rows}.items():
