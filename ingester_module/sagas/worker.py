@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ingester_module.clients.storage import StorageClient, StorageError, StorageUnreachable
+from ingester_module.errors import NoStorageAvailable
 from ingester_module.placement.breaker import Breakers
 from ingester_module.sagas import repository as repo
 from ingester_module.sagas.steps import COMPENSATION, POINT_OF_NO_RETURN, STEPS, PermanentFailure, StepContext
@@ -38,7 +39,8 @@ def is_transient(exc: BaseException) -> bool:
         return False
     if isinstance(exc, StorageError):
         return exc.status in TRANSIENT_STATUSES or exc.code == "busy"
-    return isinstance(exc, StorageUnreachable | OSError | TimeoutError)
+    # No SE can take the copy right now (down, full, breaker open): later one may.
+    return isinstance(exc, StorageUnreachable | NoStorageAvailable | OSError | TimeoutError)
 
 
 class LeaseLost(Exception):

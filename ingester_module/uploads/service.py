@@ -124,6 +124,40 @@ def storage_failure(exc: StorageError | StorageUnreachable) -> Exception:
     return StorageRejected(f"the upload to the storage element failed: {exc}")
 
 
+async def _stream(
+    uploader: Uploader,
+    policy: str,
+    source: Source,
+    file_id: str,
+    chunks: AsyncIterator[bytes],
+    headers: dict[str, Any],
+) -> tuple[StorageElementInfo, dict[str, Any]]:
+    """Place and stream; an error of the client's body wins over the SE hop's view of it."""
+    state: dict[str, Any] = {}
+    body = Body(_bounded(chunks, uploader.max_bytes, state))
+    reserve = source.reserve if source.length is None else None
+    ses = candidates(uploader.discovery, uploader.breakers, policy, source.length or 0)
+
+    async def attempt(se: StorageElementInfo) -> tuple[int, dict[str, Any]]:
+        return await uploader.storage.put_file(
+            se,
+            file_id,
+            body.chunks(),
+            length=source.length,
+            reserve=reserve,
+            expected_sha256=source.expected_sha256,
+            **headers,
+        )
+
+    try:
+        se, (_, stored) = await place(ses, uploader.breakers, body, attempt)
+    except (StorageError, StorageUnreachable) as exc:
+        if "error" in state:
+            raise state["error"] from exc
+        raise storage_failure(exc) from exc
+    return se, stored
+
+
 async def upload(
     *,
     uploader: Uploader,
@@ -137,7 +171,6 @@ async def upload(
     check_can_upload(principal)
     check_declared_size(source.length, uploader.max_bytes)
     head, chunks = await peek(source.chunks, PEEK_BYTES)
-    content_type = detect(source.content_type, source.filename, head)
     file_id = file_id or str(uuid.uuid4())
     attrs = attributes(
         filename=source.filename,
@@ -146,44 +179,18 @@ async def upload(
         default_ttl_days=uploader.default_ttl_days,
         via=source.via,
     )
-    state: dict[str, Any] = {}
-    body = Body(_bounded(chunks, uploader.max_bytes, state))
-    reserve = source.reserve if source.length is None else None
-    ses = candidates(uploader.discovery, uploader.breakers, fields.retention_policy, source.length or 0)
-
-    async def attempt(se: StorageElementInfo) -> tuple[int, dict[str, Any]]:
-        return await uploader.storage.put_file(
-            se,
-            file_id,
-            body.chunks(),
-            content_type=content_type,
-            attributes=attrs,
-            length=source.length,
-            reserve=reserve,
-            expected_sha256=source.expected_sha256,
-        )
-
-    try:
-        se, (_, stored) = await place(ses, uploader.breakers, body, attempt)
-    except (StorageError, StorageUnreachable) as exc:
-        if "error" in state:
-            raise state["error"] from exc
-        raise storage_failure(exc) from exc
+    headers = {"content_type": detect(source.content_type, source.filename, head), "attributes": attrs}
+    se, stored = await _stream(uploader, fields.retention_policy, source, file_id, chunks, headers)
     log.info("upload_committed", extra={"file_id": file_id, "se_id": se.id, "bytes": stored.get("size")})
-    await record(
-        session,
-        audit_event(
-            service=SERVICE,
-            action="file.upload",
-            actor=principal,
-            target=file_id,
-            details={
-                "storage_element_id": se.id,
-                "size": stored.get("size"),
-                "sha256": stored.get("sha256"),
-                "via": source.via,
-                "retention_policy": fields.retention_policy,
-            },
-        ),
+    details = {
+        "storage_element_id": se.id,
+        "size": stored.get("size"),
+        "sha256": stored.get("sha256"),
+        "via": source.via,
+        "retention_policy": fields.retention_policy,
+    }
+    event = audit_event(
+        service=SERVICE, action="file.upload", actor=principal, target=file_id, details=details
     )
+    await record(session, event)
     return stored

@@ -11,8 +11,10 @@ from typing import Any
 import httpx
 
 from ingester_module.sagas.worker import SagaWorker
+from shared.discovery import StorageElementInfo
 from tests.ingester_module.conftest import SE, Fleet, bearer, copies_on, se_client
 from tests.support.fake_admin import FakeAdmin
+from tests.support.servers import free_port
 from tests.support.tokens import TestKeys
 
 FINISHED = {"completed", "failed", "compensated"}
@@ -110,6 +112,32 @@ async def test_finalize_survives_sigkill_of_the_ingester_mid_copy(
     assert on_rw["retention_policy"] == "permanent" and on_rw["copies"][0]["state"] == "committed"
 
 
+async def test_a_saga_retries_with_backoff_until_its_target_answers(
+    fleet: Fleet, ingester: Any, keys: TestKeys
+) -> None:
+    edit, rw = fleet.se("edit-1"), fleet.se("rw-1")
+    token = keys.user()
+    async with ingester(saga_max_attempts=30, breaker_reset_seconds=0.3) as (app, client):
+        down = StorageElementInfo.from_dict({**rw.info(), "url": f"http://127.0.0.1:{free_port()}"})
+        app.state.discovery.replace([StorageElementInfo.from_dict(edit.info()), down])
+        file_id = await _upload(client, token)
+        saga_id = (await client.post(f"/api/v1/files/{file_id}/finalize", headers=bearer(token))).json()[
+            "saga_id"
+        ]
+        deadline = time.monotonic() + 30
+        while (saga := (await client.get(f"/api/v1/sagas/{saga_id}", headers=bearer(token))).json())[
+            "attempts"
+        ] < 2:
+            assert time.monotonic() < deadline, saga
+            await asyncio.sleep(0.1)
+        assert saga["state"] == "running" and saga["error"].startswith("copy:")
+        app.state.discovery.replace([StorageElementInfo.from_dict(se.info()) for se in (edit, rw)])
+        saga = await _wait_saga(client, saga_id, token)
+    assert saga["state"] == "completed" and saga["attempts"] >= 2, saga
+    assert await copies_on(keys, edit, file_id) is None
+    assert await copies_on(keys, rw, file_id) is not None
+
+
 def _corrupt(root: Path, file_id: str) -> None:
     [data] = [p for p in root.rglob(f"*{file_id}*") if p.is_file() and not p.name.endswith(".attr.json")]
     raw = bytearray(data.read_bytes())
@@ -191,6 +219,9 @@ async def test_delete_rules_and_saga(fleet: Fleet, ingester: Any, keys: TestKeys
     async with ingester() as (_, client):
         file_id = await _upload(client, alice)
         assert (await client.delete(f"/api/v1/files/{file_id}", headers=bearer(bob))).status_code == 403
+        assert (
+            await client.post(f"/api/v1/files/{file_id}/finalize", headers=bearer(bob))
+        ).status_code == 403
         hold = await client.patch(
             f"/api/v1/files/{file_id}", json={"legal_hold": True}, headers=bearer(alice)
         )
