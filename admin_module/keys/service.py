@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import anyio
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -26,6 +27,10 @@ from admin_module.keys.schemas import KeyList, KeyOut, KeyState
 from shared.db import create_engine, session_factory, unit_of_work
 
 log = logging.getLogger("artstore.admin.keys")
+
+
+class KeyEncryptionKeyMismatch(RuntimeError):
+    """The stored private keys were sealed under another key-encryption key."""
 
 
 @dataclass
@@ -53,6 +58,8 @@ class KeyRing:
         await repository.lock(session)
         current = await repository.active(session)
         if current is not None:
+            # Decrypt now, so a wrong key-encryption key stops the start instead of every login.
+            self._unseal(current)
             return str(current["kid"])
         kid = await self._create(session, datetime.now(UTC))
         log.info("signing_key_created", extra={"kid": kid})
@@ -90,10 +97,19 @@ class KeyRing:
         current = await repository.active(session)
         if current is None:
             raise RuntimeError("no active signing key")
-        kid = str(current["kid"])
+        return str(current["kid"]), self._unseal(current)
+
+    def _unseal(self, row: dict[str, Any]) -> rsa.RSAPrivateKey:
+        kid = str(row["kid"])
         if kid not in self._private:
-            self._private[kid] = crypto.unseal(bytes(current["private_key_encrypted"]), kid=kid, kek=self.kek)
-        return kid, self._private[kid]
+            try:
+                self._private[kid] = crypto.unseal(bytes(row["private_key_encrypted"]), kid=kid, kek=self.kek)
+            except InvalidTag as exc:
+                raise KeyEncryptionKeyMismatch(
+                    f"signing key {kid} cannot be decrypted: the key-encryption key is not the one it was "
+                    "sealed with"
+                ) from exc
+        return self._private[kid]
 
     async def jwks(self, session: AsyncSession) -> dict[str, Any]:
         rows = await repository.verifying(session, datetime.now(UTC))

@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives import serialization
 
 from admin_module.app import key_ring
 from admin_module.keys import crypto
+from admin_module.keys.service import KeyEncryptionKeyMismatch
 from shared.db import unit_of_work
 from tests.admin_module.conftest import KEK, Admin, admin_settings, running_admin
 
@@ -57,6 +58,20 @@ async def test_private_keys_are_encrypted_with_the_kek(admin: Admin) -> None:
         crypto.unseal(sealed, kid=kid, kek="another-key-encryption-key-123456")
     with pytest.raises(InvalidTag):
         crypto.unseal(sealed, kid="other-kid", kek=KEK)
+
+
+async def test_a_different_kek_stops_the_start(migrated_database_url: str) -> None:
+    async with running_admin(admin_settings(migrated_database_url, None, migrate_on_start=False)):
+        pass
+    other = admin_settings(
+        migrated_database_url,
+        None,
+        migrate_on_start=False,
+        key_encryption_key="a-different-kek-0123456789abcdef",
+    )
+    with pytest.raises(KeyEncryptionKeyMismatch, match="cannot be decrypted"):
+        async with running_admin(other):
+            pass
 
 
 def test_a_placeholder_kek_is_refused_outside_development() -> None:
