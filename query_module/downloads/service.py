@@ -92,12 +92,20 @@ async def open_download(
     if not readable:
         states = {c.get("state") for c in copies}
         raise Archived(f"{file_id} is archived") if "archived" in states else Corrupt(f"{file_id} is corrupt")
+    try:
+        auth = await storage.tokens.headers()
+    except Exception as exc:  # no service token (admin unreachable, none cached): not the SEs' fault
+        log.warning("download_no_service_token", extra={"error": repr(exc)})
+        raise StorageUnavailable(
+            "cannot authenticate to the storage elements", headers={"Retry-After": str(storage.retry_after)}
+        ) from exc
+    outgoing = {k: v for k, v in headers.items() if k.lower() in FORWARDED_REQUEST} | auth
     conflict: str | None = None
     for se_id in readable:
         se = storage.discovery.get(se_id)
         if se is None or not storage.breaker.allow(se_id):
             continue
-        response = await _request(storage, se.url, file_id, method, headers, se_id)
+        response = await _request(storage, se.url, file_id, method, outgoing, se_id)
         if response is None:
             continue
         if response.status_code in (404, 409):
@@ -118,13 +126,11 @@ async def _request(
     storage: Storage, base: str, file_id: str, method: str, headers: dict[str, str], se_id: str
 ) -> httpx.Response | None:
     try:
-        outgoing = {k: v for k, v in headers.items() if k.lower() in FORWARDED_REQUEST}
-        outgoing.update(await storage.tokens.headers())
         request = storage.client.build_request(
-            method, f"{base}/api/v1/files/{quote(file_id, safe='')}/content", headers=outgoing
+            method, f"{base}/api/v1/files/{quote(file_id, safe='')}/content", headers=headers
         )
         response = await storage.client.send(request, stream=True)
-    except Exception as exc:  # connection refused, timeout, no token: try the next copy
+    except Exception as exc:  # connection refused, timeout: try the next copy
         storage.breaker.failure(se_id)
         log.warning("download_se_failed", extra={"se_id": se_id, "error": repr(exc)})
         return None
