@@ -150,9 +150,10 @@ def code_version() -> dict[str, Any]:
     return {"head": git("rev-parse", "HEAD"), "uncommitted_files": len(changed)}
 
 
-async def measure(sizes: config.Sizes, workdir: Path, smoke: bool) -> dict[str, Any]:
+async def measure(sizes: config.Sizes, workdir: Path, smoke: bool, parts: set[str]) -> dict[str, Any]:
     results: dict[str, Any] = {
-        "mode": "smoke" if smoke else "full",
+        "mode": ("smoke" if smoke else "full")
+        + ("" if parts == {"transfers", "search"} else "-" + "-".join(sorted(parts))),
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
         "sizes": sizes.as_dict(),
         "code": code_version(),
@@ -181,9 +182,13 @@ async def measure(sizes: config.Sizes, workdir: Path, smoke: bool) -> dict[str, 
             log("warm-up")
             await warm_up(uploads)
             pids = {"artstore": artstore.services, "seaweed": {"weed": weed.process.pid}}
-            results["transfers"], results["rss_during_1gib"] = await transfers(sizes, store, uploads, pids)
+            if "transfers" in parts:
+                results["transfers"], results["rss_during_1gib"] = await transfers(
+                    sizes, store, uploads, pids
+                )
             dsn = {"host": artstore.postgres_socket, "user": "postgres", "database": "artstore_query"}
-            results["search"] = await search_bench(sizes, store, dsn)
+            if "search" in parts:
+                results["search"] = await search_bench(sizes, store, dsn)
     results["ratios"] = report.ratios(results)
     results["goals"] = report.goals(results)
     results["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
@@ -194,12 +199,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
     parser.add_argument("--smoke", action="store_true", help="tiny sizes: a few seconds, checks the harness")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs, data)")
+    parser.add_argument(
+        "--only",
+        choices=["transfers", "search"],
+        action="append",
+        help="run only these parts (repeatable; default: everything)",
+    )
     args = parser.parse_args(argv)
     sizes = config.load(smoke=args.smoke)
     workdir = Path(tempfile.mkdtemp(prefix="artstore-bench-"))
     log(f"work directory {workdir}; sizes {sizes.as_dict()}")
     try:
-        results = asyncio.run(measure(sizes, workdir, args.smoke))
+        results = asyncio.run(measure(sizes, workdir, args.smoke, set(args.only or ["transfers", "search"])))
     finally:
         if args.keep:
             log(f"kept {workdir}")
