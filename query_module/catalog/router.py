@@ -9,13 +9,14 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Request
 from query_module.access import ReaderDep
 from query_module.catalog import repository as repo
 from query_module.catalog.reader import read_file
+from query_module.catalog.schemas import FileRecord
 from shared.auth import Principal, require_role
 from shared.db import SessionDep
 
 router = APIRouter(tags=["catalog"])
 
 
-@router.get("/api/v1/files/{file_id}")
+@router.get("/api/v1/files/{file_id}", response_model=FileRecord)
 async def get_file(
     file_id: str, request: Request, session: SessionDep, principal: ReaderDep
 ) -> dict[str, Any]:

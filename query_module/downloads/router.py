@@ -10,6 +10,7 @@ from starlette.responses import Response, StreamingResponse
 
 from query_module.access import ReaderDep
 from query_module.catalog.reader import read_file
+from query_module.catalog.schemas import DownloadLink
 from query_module.downloads import links
 from query_module.downloads.service import open_download
 from shared.auth import Principal
@@ -72,7 +73,7 @@ async def download(
     return StreamingResponse(result.body, status_code=result.status, headers=result.headers)
 
 
-@router.post("/api/v1/files/{file_id}/download-link")
+@router.post("/api/v1/files/{file_id}/download-link", response_model=DownloadLink)
 async def download_link(file_id: str, request: Request, principal: ReaderDep) -> dict[str, str]:
     """A URL that downloads this file without an Authorization header, for a few minutes."""
     state = request.app.state

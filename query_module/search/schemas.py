@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
+from query_module.catalog.schemas import FileRecord
 from query_module.errors import InvalidCursor
 
 Sort = Literal["relevance", "created_at", "size", "filename"]
@@ -75,8 +76,12 @@ class FacetValue(BaseModel):
     count: int
 
 
+class SearchItem(FileRecord):
+    score: float | None = Field(description="relevance (with q), else null")
+
+
 class SearchPage(BaseModel):
-    items: list[dict[str, Any]]
+    items: list[SearchItem]
     next_cursor: str | None
     total: int
     total_is_estimate: bool

@@ -10,6 +10,7 @@ from query_module.access import owner_restriction
 from query_module.catalog import repository as catalog
 from query_module.search import repository as repo
 from query_module.search.schemas import (
+    SearchItem,
     SearchPage,
     SearchQuery,
     Suggestion,
@@ -30,9 +31,10 @@ async def search(
     more = len(rows) > query.limit
     rows = rows[: query.limit]
     records = await catalog.records(session, [attributes for attributes, _, _ in rows])
-    items: list[dict[str, Any]] = []
-    for record, (_, score, _) in zip(records, rows, strict=True):
-        items.append({**record, "score": score})
+    items = [
+        SearchItem.model_validate({**record, "score": score})
+        for record, (_, score, _) in zip(records, rows, strict=True)
+    ]
     next_cursor = None
     if more and rows:
         last_attributes, _, last_key = rows[-1]
