@@ -154,18 +154,22 @@ async def total(
     count = int(await session.scalar(sa.select(sa.func.count()).select_from(bounded)) or 0)
     if count <= cap:
         return count, False
-    return max(await _estimate(session, conds), cap + 1), True
+    return max(await estimate_rows(session, conds), cap + 1), True
 
 
-async def _estimate(session: AsyncSession, conds: list[sa.ColumnElement[bool]]) -> int:
-    stmt = sa.select(f.file_id).where(*conds)
-    try:
-        sql = str(stmt.compile(dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True}))
-        plan = await session.scalar(sa.text(f"EXPLAIN (FORMAT JSON) {sql}"))
-    except Exception:  # a value the compiler cannot render inline: fall back to the cap
-        return 0
-    doc = json.loads(plan) if isinstance(plan, str) else plan
-    return int(doc[0]["Plan"]["Plan Rows"])
+async def estimate_rows(session: AsyncSession, conds: list[sa.ColumnElement[bool]]) -> int:
+    """The planner's row estimate for the matches (``EXPLAIN``, nothing is executed).
+
+    EXPLAIN takes no bind parameters through SQLAlchemy's ``text``; the statement is
+    compiled for this connection's dialect and sent with its positional values."""
+    connection = await session.connection()
+    compiled = sa.select(f.file_id).where(*conds).compile(dialect=connection.dialect)
+    params = compiled.construct_params()
+    values = tuple(params[name] for name in compiled.positiontup or ())
+    result = await connection.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {compiled.string}", values)
+    plan = result.scalar()
+    doc: list[dict[str, Any]] = json.loads(plan) if isinstance(plan, str) else plan or [{"Plan": {}}]
+    return int(doc[0]["Plan"].get("Plan Rows", 0))
 
 
 async def facets(

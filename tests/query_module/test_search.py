@@ -8,7 +8,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
+from query_module.search import repository as repo
+from query_module.search.schemas import SearchQuery
+from shared.db import unit_of_work
 from tests.query_module.conftest import Feed, QueryFactory, apply_feed, bearer, make_record
 from tests.support.tokens import TestKeys
 
@@ -199,6 +203,20 @@ async def test_total_is_exact_up_to_the_cap_then_estimated(query: QueryFactory, 
         assert body["total_is_estimate"] is True and body["total"] > 10
         small = await search(q, token, owner="alice", content_type="image/png")
         assert small["total_is_estimate"] is False and small["total"] == len(small["items"]) <= 10
+        # The estimate comes from the planner (not the cap fallback) for every kind of filter.
+        query_all = SearchQuery(
+            q="doc",
+            tags=["finance"],
+            meta={"year": "2024"},
+            created_from=datetime(2024, 1, 1, tzinfo=UTC),
+            size_min=1,
+            storage_element_id="se-a",
+            filename="doc",
+        )
+        async with unit_of_work(q.app.state.sessions) as session:
+            await session.execute(sa.text("ANALYZE catalog_files"))
+            assert await repo.estimate_rows(session, repo.conditions(SearchQuery(), None)) == 30
+            assert await repo.estimate_rows(session, repo.conditions(query_all, "someone")) >= 0
 
 
 async def test_like_wildcards_are_escaped(query: QueryFactory, keys: TestKeys) -> None:
