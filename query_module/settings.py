@@ -38,7 +38,6 @@ class Settings(ServiceSettings):
 
     # Search: `total` is counted exactly up to this many matches, then estimated.
     search_total_cap: int = 10_000
-    search_max_limit: int = 200
 
     # Downloads: signed links (HMAC secret, lifetime), circuit breaker per SE.
     link_secret: SecretStr = SecretStr("")

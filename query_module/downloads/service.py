@@ -86,6 +86,18 @@ def content_disposition(filename: str) -> str:
 async def open_download(
     storage: Storage, record: dict[str, Any], *, method: str, headers: dict[str, str], audit: Audit
 ) -> Download:
+    """The SE's answer, relayed; a refused download (409, 503) is audited as a failure."""
+    try:
+        return await _open(storage, record, method=method, headers=headers, audit=audit)
+    except (Archived, Corrupt, StorageUnavailable) as exc:
+        if method == "GET":
+            await audit("file.download", "failure", {"error": exc.code, "bytes": 0})
+        raise
+
+
+async def _open(
+    storage: Storage, record: dict[str, Any], *, method: str, headers: dict[str, str], audit: Audit
+) -> Download:
     file_id = str(record["file_id"])
     copies = record.get("copies") or []
     readable = [c["storage_element_id"] for c in copies if c.get("state") in ("committed", "pending")]

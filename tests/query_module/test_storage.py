@@ -199,8 +199,10 @@ async def test_a_corrupted_byte_aborts_the_download_and_flags_the_file(
         again = await q.client.get(f"/api/v1/files/{rec['file_id']}/download", headers=bearer(token))
         assert again.status_code == 409 and again.json()["code"] == "corrupt"
         await q.app.state.outbox.deliver_once()
-    actions = [e["action"] for e in fake_admin.audit_events if e["service"] == "query_module"]
-    assert "file.download.checksum_mismatch" in actions
+    events = [e for e in fake_admin.audit_events if e["service"] == "query_module"]
+    assert "file.download.checksum_mismatch" in [e["action"] for e in events]
+    refused = [e for e in events if e["action"] == "file.download" and e["outcome"] == "failure"]
+    assert refused and refused[-1]["details"]["error"] == "corrupt"
 
 
 async def test_a_finalized_file_stays_findable_and_downloadable_through_the_saga(
