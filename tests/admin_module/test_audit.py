@@ -36,6 +36,14 @@ async def _verify(admin: Admin, headers: dict[str, str]) -> dict[str, Any]:
     return body
 
 
+async def _tamper(admin: Admin, statement: str, **params: Any) -> None:
+    """Edit the log as someone with the table owner's rights would: switch the guard off first."""
+    async with admin.app.state.engine.begin() as conn:
+        await conn.execute(sa.text("ALTER TABLE audit_events DISABLE TRIGGER USER"))
+        await conn.execute(sa.text(statement), params)
+        await conn.execute(sa.text("ALTER TABLE audit_events ENABLE TRIGGER USER"))
+
+
 async def _rows(admin: Admin) -> list[Any]:
     async with admin.app.state.engine.connect() as conn:
         return list(
@@ -55,10 +63,11 @@ async def test_the_chain_verifies_and_an_edited_row_is_reported(admin: Admin) ->
         "reason": None,
     }
     victim = next(r for r in rows if r.action == "auth.login" and r.outcome == "failure")
+    edit = "UPDATE audit_events SET outcome = 'success' WHERE seq = :s"
     async with admin.app.state.engine.begin() as conn:
-        await conn.execute(
-            sa.text("UPDATE audit_events SET outcome = 'success' WHERE seq = :s"), {"s": victim.seq}
-        )
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+            await conn.execute(sa.text(edit), {"s": victim.seq})
+    await _tamper(admin, edit, s=victim.seq)
     report = await _verify(admin, headers)
     assert report["ok"] is False
     assert report["first_bad"] == str(victim.id) and report["first_bad_seq"] == victim.seq
@@ -69,7 +78,9 @@ async def test_a_deleted_row_is_detected_at_the_next_one(admin: Admin) -> None:
     headers = await _some_activity(admin)
     rows = await _rows(admin)
     async with admin.app.state.engine.begin() as conn:
-        await conn.execute(sa.text("DELETE FROM audit_events WHERE seq = :s"), {"s": rows[2].seq})
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+            await conn.execute(sa.text("DELETE FROM audit_events WHERE seq = :s"), {"s": rows[2].seq})
+    await _tamper(admin, "DELETE FROM audit_events WHERE seq = :s", s=rows[2].seq)
     report = await _verify(admin, headers)
     assert report["ok"] is False and report["first_bad"] == str(rows[3].id)
     assert "removed or inserted" in report["reason"]
@@ -78,11 +89,11 @@ async def test_a_deleted_row_is_detected_at_the_next_one(admin: Admin) -> None:
 async def test_editing_a_hash_too_does_not_hide_the_edit(admin: Admin) -> None:
     headers = await _some_activity(admin)
     rows = await _rows(admin)
-    async with admin.app.state.engine.begin() as conn:
-        await conn.execute(
-            sa.text("UPDATE audit_events SET target = 'someone-else', hash = repeat('a', 64) WHERE seq = :s"),
-            {"s": rows[1].seq},
-        )
+    await _tamper(
+        admin,
+        "UPDATE audit_events SET target = 'someone-else', hash = repeat('a', 64) WHERE seq = :s",
+        s=rows[1].seq,
+    )
     report = await _verify(admin, headers)
     assert report["ok"] is False and report["first_bad"] == str(rows[1].id)
 

@@ -124,6 +124,20 @@ def upgrade() -> None:
     op.create_index("ix_audit_events_action", "audit_events", ["action", "seq"])
     op.create_index("ix_audit_events_actor", "audit_events", ["actor_username", "seq"])
     op.create_index("ix_audit_events_occurred", "audit_events", ["occurred_at"])
+    # Append-only: the application never updates or deletes audit rows, and the database refuses
+    # it too. Someone who can disable triggers can still edit rows; the hash chain reveals that.
+    op.execute(
+        "CREATE FUNCTION audit_events_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION 'audit_events is append-only'; END $$"
+    )
+    op.execute(
+        "CREATE TRIGGER audit_events_no_change BEFORE UPDATE OR DELETE ON audit_events "
+        "FOR EACH ROW EXECUTE FUNCTION audit_events_append_only()"
+    )
+    op.execute(
+        "CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON audit_events "
+        "FOR EACH STATEMENT EXECUTE FUNCTION audit_events_append_only()"
+    )
     op.create_table(
         "rate_limit_counters",
         sa.Column("key", sa.Text, primary_key=True),
@@ -154,3 +168,4 @@ def downgrade() -> None:
         "users",
     ):
         op.drop_table(table)
+    op.execute("DROP FUNCTION audit_events_append_only()")
