@@ -56,7 +56,8 @@ async def get_record(file_id: str, store: StoreDep, _: Reader) -> dict[str, Any]
     return service.to_record(store, await service.get(store, file_id))
 
 
-@router.api_route("/{file_id}/content", methods=["GET", "HEAD"], response_class=Response)
+@router.get("/{file_id}/content", response_class=Response, operation_id="get_file_content")
+@router.head("/{file_id}/content", response_class=Response, operation_id="head_file_content")
 async def content(file_id: str, request: Request, store: StoreDep, _: Reader) -> Response:
     return await respond(store, await service.get(store, file_id), request)
 
