@@ -109,6 +109,8 @@ audit_events = sa.Table(
     sa.Column("user_agent", sa.Text),
     sa.Column("request_id", sa.Text),
     sa.Column("details", JSONB, nullable=False),
+    # The service account that delivered the event (None for the admin module's own events).
+    sa.Column("submitted_by", sa.Text),
     sa.Column("prev_hash", sa.Text, nullable=False),
     sa.Column("hash", sa.Text, nullable=False),
     sa.Index("ix_audit_events_action", "action", "seq"),

@@ -31,6 +31,7 @@ CHAINED_FIELDS = (
     "user_agent",
     "request_id",
     "details",
+    "submitted_by",
 )
 
 

@@ -48,7 +48,7 @@ async def verify_audit_chain(session: SessionDep, _: AdminDep) -> VerifyResult:
 async def receive_audit_events(
     body: EventBatch,
     session: SessionDep,
-    _: Annotated[Principal, Depends(require_service("audit:write"))],
+    principal: Annotated[Principal, Depends(require_service("audit:write"))],
 ) -> BatchResult:
-    accepted, duplicates = await service.append(session, body.events)
+    accepted, duplicates = await service.append(session, body.events, submitted_by=principal.username)
     return BatchResult(accepted=accepted, duplicates=duplicates)

@@ -54,6 +54,7 @@ class EventOut(BaseModel):
     user_agent: str | None
     request_id: str | None
     details: dict[str, Any]
+    submitted_by: str | None = None
     prev_hash: str
     hash: str
 

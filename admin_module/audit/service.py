@@ -44,8 +44,13 @@ def _row(event: EventIn, now: datetime) -> dict[str, Any]:
     }
 
 
-async def append(session: AsyncSession, events: list[EventIn]) -> tuple[int, int]:
-    """Chain ``events`` onto the log, skipping ids already present. Returns (accepted, duplicates)."""
+async def append(
+    session: AsyncSession, events: list[EventIn], *, submitted_by: str | None = None
+) -> tuple[int, int]:
+    """Chain ``events`` onto the log, skipping ids already present. Returns (accepted, duplicates).
+
+    ``submitted_by`` names the service account that delivered a batch, so a service cannot pass
+    its events off as another's unnoticed."""
     await repository.lock_chain(session)
     seen = await repository.existing_ids(session, [e.id for e in events])
     seq, prev = await repository.tail(session)
@@ -57,7 +62,7 @@ async def append(session: AsyncSession, events: list[EventIn]) -> tuple[int, int
             continue
         seen.add(event.id)
         seq += 1
-        row = _row(event, now) | {"seq": seq, "prev_hash": prev}
+        row = _row(event, now) | {"seq": seq, "prev_hash": prev, "submitted_by": submitted_by}
         row["hash"] = prev = row_hash(row, prev)
         rows.append(row)
     await repository.insert(session, rows)

@@ -209,6 +209,7 @@ async def test_internal_batch_is_idempotent_and_needs_audit_write(admin: Admin) 
         "file.uploaded",
     ]
     assert stored[2]["details"] == {"bytes": 12} and stored[2]["service"] == "ingester_module"
+    assert stored[2]["submitted_by"] == "svc-ingester"
     assert (await _verify(admin, admin_headers))["ok"] is True
 
 

@@ -118,6 +118,7 @@ def upgrade() -> None:
         sa.Column("user_agent", sa.Text),
         sa.Column("request_id", sa.Text),
         sa.Column("details", JSONB, nullable=False),
+        sa.Column("submitted_by", sa.Text),
         sa.Column("prev_hash", sa.Text, nullable=False),
         sa.Column("hash", sa.Text, nullable=False),
     )
