@@ -75,7 +75,17 @@ def copy_attributes(record: dict[str, Any], retention: dict[str, Any]) -> dict[s
     """Every attribute of the source copy, retention as the target should keep it."""
     attrs: dict[str, Any] = {
         k: record[k]
-        for k in ("original_filename", "owner", "description", "tags", "metadata", "created_at", "related")
+        for k in (
+            "original_filename",
+            "owner",
+            "description",
+            "tags",
+            "metadata",
+            "created_at",
+            "updated_at",
+            "revision",
+            "related",
+        )
         if k in record
     }
     attrs["retention"] = retention
@@ -110,7 +120,13 @@ def _targets(ctx: StepContext) -> list[StorageElementInfo]:
 
 async def copy(ctx: StepContext) -> None:
     source = ctx.se(ctx.data["source"])
-    record = ctx.data["record"]
+    # Re-read the source: a metadata change since the request must travel with the copy.
+    fresh = await ctx.storage.get_record(source, ctx.file_id)
+    if fresh is None:
+        raise PermanentFailure(f"the source copy on {source.id} is gone")
+    if fresh.get("sha256") != ctx.data["record"].get("sha256"):
+        raise PermanentFailure(f"the source copy on {source.id} changed content")
+    ctx.data["record"] = record = fresh
     attrs = copy_attributes(record, target_retention(ctx))
 
     async def attempt(target: StorageElementInfo) -> tuple[int, dict[str, Any]]:
