@@ -54,7 +54,7 @@ up.set_url(up.create_url())
 open(url_file, "w").write(up.url)
 while up.offset < up.get_file_size():
     up.upload_chunk()
-    time.sleep(0.03)
+    time.sleep(0.05)
 """
 
 
