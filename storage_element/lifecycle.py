@@ -71,6 +71,21 @@ async def prepare(store: Store) -> dict[str, Any]:
     if gen is None:
         report["reindex"] = await reindex(store)
     report["recovery"] = await recover(store)
+    report["mode_announced"] = await announce_mode(store)
     async with store.sessions() as session:
         _count, store.capacity.used = await repo.totals(session)
     return report
+
+
+async def announce_mode(store: Store) -> bool:
+    """Make the feed's last ``mode`` entry match the persisted mode (a crash between the two
+    writes of a transition, or a first start); True when an entry was added."""
+    async with unit_of_work(store.sessions) as session:
+        gen = await repo.active(session, lock=True)
+        if gen is None:
+            raise RuntimeError("the index has no active generation")
+        last = await repo.last_mode(session, gen.generation)
+        if last == store.mode.current:
+            return False
+        await repo.append_change(session, gen.generation, "mode", mode=store.mode.current)
+    return True

@@ -231,3 +231,13 @@ async def all_docs(session: AsyncSession, generation: int | None = None) -> dict
         await session.execute(sa.select(files.c.file_id, files.c.doc).where(files.c.generation == gen))
     ).all()
     return {r.file_id: dict(r.doc) for r in rows}
+
+
+async def last_mode(session: AsyncSession, generation: int) -> str | None:
+    mode = await session.scalar(
+        sa.select(changes.c.mode)
+        .where(changes.c.generation == generation, changes.c.op == "mode")
+        .order_by(changes.c.seq.desc())
+        .limit(1)
+    )
+    return None if mode is None else str(mode)

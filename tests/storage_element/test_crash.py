@@ -31,6 +31,8 @@ from tests.storage_element import process
 from tests.storage_element.conftest import INGESTER_SCOPES, SE, attributes
 from tests.support.tokens import TestKeys
 
+pytestmark = pytest.mark.slow  # real processes; still part of every run
+
 PUT_POINTS = {  # point -> is the new file there after recovery?
     "put_after_wal_intent": False,
     "put_mid_stream": False,

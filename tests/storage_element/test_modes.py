@@ -184,3 +184,14 @@ async def test_edit_never_changes_mode(start_se: Any) -> None:
     async with start_se(initial_mode="edit") as se:
         for target in ("rw", "ro", "ar"):
             assert (await _mode(se, target, confirm=True)).status_code == 409
+
+
+async def test_a_mode_persisted_without_its_feed_entry_is_announced_at_start(
+    start_se: Any, se_settings: Any
+) -> None:
+    settings = se_settings(initial_mode="rw")
+    async with start_se(settings) as se:
+        await se.store.mode.set("ro")  # as if the process died between the two writes
+    async with start_se(settings) as se:
+        modes = [i["mode"] for i in (await se.changes())["items"] if i["op"] == "mode"]
+        assert modes == ["rw", "ro"]
