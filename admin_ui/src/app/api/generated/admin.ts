@@ -119,6 +119,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/fleet": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Fleet View */
+        get: operations["fleet_view_api_v1_fleet_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/keys": {
         parameters: {
             query?: never;
@@ -235,6 +252,94 @@ export interface paths {
         put?: never;
         /** Rotate Secret */
         post: operations["rotate_secret_api_v1_service_accounts__account_id__rotate_secret_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/storage-elements": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Storage Elements */
+        get: operations["list_storage_elements_api_v1_storage_elements_get"];
+        put?: never;
+        /** Register Storage Element */
+        post: operations["register_storage_element_api_v1_storage_elements_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/storage-elements/{se_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read Storage Element */
+        get: operations["read_storage_element_api_v1_storage_elements__se_id__get"];
+        put?: never;
+        post?: never;
+        /** Remove Storage Element */
+        delete: operations["remove_storage_element_api_v1_storage_elements__se_id__delete"];
+        options?: never;
+        head?: never;
+        /** Update Storage Element */
+        patch: operations["update_storage_element_api_v1_storage_elements__se_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/storage-elements/{se_id}/maintenance/{kind}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Start Maintenance */
+        post: operations["start_maintenance_api_v1_storage_elements__se_id__maintenance__kind__post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/storage-elements/{se_id}/maintenance/jobs/{job_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Maintenance Job */
+        get: operations["maintenance_job_api_v1_storage_elements__se_id__maintenance_jobs__job_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/storage-elements/{se_id}/mode": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Change Mode */
+        post: operations["change_mode_api_v1_storage_elements__se_id__mode_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -380,6 +485,57 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/internal/v1/heartbeats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Receive Heartbeat */
+        post: operations["receive_heartbeat_internal_v1_heartbeats_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/internal/v1/storage-elements": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Internal Snapshot */
+        get: operations["internal_snapshot_internal_v1_storage_elements_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/internal/v1/storage-elements/register": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Self Register */
+        post: operations["self_register_internal_v1_storage_elements_register_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -423,6 +579,29 @@ export interface components {
             scope?: string | null;
             /** Username */
             username?: string | null;
+        };
+        /** Capacity */
+        Capacity: {
+            /**
+             * Free
+             * @default 0
+             */
+            free: number;
+            /**
+             * Reserved
+             * @default 0
+             */
+            reserved: number;
+            /**
+             * Total
+             * @default 0
+             */
+            total: number;
+            /**
+             * Used
+             * @default 0
+             */
+            used: number;
         };
         /** ConnectionStatus */
         ConnectionStatus: {
@@ -531,10 +710,56 @@ export interface components {
             /** Next Cursor */
             next_cursor: string | null;
         };
+        /** FleetView */
+        FleetView: {
+            /** Items */
+            items: components["schemas"]["InstanceOut"][];
+            /** Storage Elements */
+            storage_elements: components["schemas"]["StorageElementOut"][];
+        };
+        /** Heartbeat */
+        Heartbeat: {
+            /** Instance Id */
+            instance_id: string;
+            /** Kind */
+            kind: string;
+            /**
+             * Started At
+             * Format: date-time
+             */
+            started_at: string;
+            /** Url */
+            url: string;
+            /** Version */
+            version: string;
+        };
         /** HTTPValidationError */
         HTTPValidationError: {
             /** Detail */
             detail?: components["schemas"]["ValidationError"][];
+        };
+        /** InstanceOut */
+        InstanceOut: {
+            /** Instance Id */
+            instance_id: string;
+            /** Kind */
+            kind: string;
+            /**
+             * Last Seen At
+             * Format: date-time
+             */
+            last_seen_at: string;
+            /**
+             * Started At
+             * Format: date-time
+             */
+            started_at: string;
+            /** Status */
+            status: string;
+            /** Url */
+            url: string;
+            /** Version */
+            version: string;
         };
         /** KeyList */
         KeyList: {
@@ -606,6 +831,13 @@ export interface components {
             /** Urls */
             urls: string[];
         };
+        /** ModeChange */
+        ModeChange: {
+            /** Confirm */
+            confirm?: boolean | null;
+            /** Mode */
+            mode: string;
+        };
         /** PasswordChange */
         PasswordChange: {
             /** Current Password */
@@ -624,6 +856,24 @@ export interface components {
         PasswordResetRequest: {
             /** Login */
             login: string;
+        };
+        /** RegisterByUrl */
+        RegisterByUrl: {
+            /**
+             * Url
+             * Format: uri
+             */
+            url: string;
+        };
+        /** SelfRegistration */
+        SelfRegistration: {
+            /** Id */
+            id: string;
+            /**
+             * Url
+             * Format: uri
+             */
+            url: string;
         };
         /** ServiceAccountCreate */
         ServiceAccountCreate: {
@@ -730,6 +980,77 @@ export interface components {
              * Format: date-time
              */
             updated_at: string;
+        };
+        /** Snapshot */
+        Snapshot: {
+            /**
+             * Generated At
+             * Format: date-time
+             */
+            generated_at: string;
+            /** Storage Elements */
+            storage_elements: {
+                [key: string]: unknown;
+            }[];
+            /** Version */
+            version: number;
+        };
+        /** StorageElementList */
+        StorageElementList: {
+            /** Items */
+            items: components["schemas"]["StorageElementOut"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+            /** Total */
+            total: number;
+        };
+        /** StorageElementOut */
+        StorageElementOut: {
+            /** Allowed Operations */
+            allowed_operations?: string[];
+            /** Backend */
+            backend?: string | null;
+            capacity: components["schemas"]["Capacity"];
+            /**
+             * File Count
+             * @default 0
+             */
+            file_count: number;
+            /** Id */
+            id: string;
+            /** Last Seen At */
+            last_seen_at?: string | null;
+            /** Mode */
+            mode: string;
+            /** Name */
+            name: string;
+            /** Priority */
+            priority: number;
+            /**
+             * Registered At
+             * Format: date-time
+             */
+            registered_at: string;
+            /** Status */
+            status: string;
+            /** Status Reason */
+            status_reason?: string | null;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Url */
+            url: string;
+            /** Version */
+            version?: string | null;
+        };
+        /** StorageElementPatch */
+        StorageElementPatch: {
+            /** Name */
+            name?: string | null;
+            /** Priority */
+            priority?: number | null;
         };
         /**
          * SyncReport
@@ -1101,6 +1422,26 @@ export interface operations {
             };
         };
     };
+    fleet_view_api_v1_fleet_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FleetView"];
+                };
+            };
+        };
+    };
     list_keys_api_v1_keys_get: {
         parameters: {
             query?: never;
@@ -1360,6 +1701,253 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ServiceAccountWithSecret"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_storage_elements_api_v1_storage_elements_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StorageElementList"];
+                };
+            };
+        };
+    };
+    register_storage_element_api_v1_storage_elements_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RegisterByUrl"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StorageElementOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    read_storage_element_api_v1_storage_elements__se_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                se_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StorageElementOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    remove_storage_element_api_v1_storage_elements__se_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                se_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_storage_element_api_v1_storage_elements__se_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                se_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StorageElementPatch"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StorageElementOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    start_maintenance_api_v1_storage_elements__se_id__maintenance__kind__post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                kind: "reindex" | "scrub" | "consistency";
+                se_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    maintenance_job_api_v1_storage_elements__se_id__maintenance_jobs__job_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: string;
+                se_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    change_mode_api_v1_storage_elements__se_id__mode_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                se_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ModeChange"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
                 };
             };
             /** @description Validation Error */
@@ -1681,6 +2269,90 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["BatchResult"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    receive_heartbeat_internal_v1_heartbeats_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Heartbeat"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    internal_snapshot_internal_v1_storage_elements_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Snapshot"];
+                };
+            };
+        };
+    };
+    self_register_internal_v1_storage_elements_register_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SelfRegistration"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StorageElementOut"];
                 };
             };
             /** @description Validation Error */

@@ -47,6 +47,7 @@ describe('upload planning', () => {
     expect(form.get('metadata')).toBe('{"project":"alpha"}');
     expect(form.get('ttl_days')).toBe('7');
     expect(form.get('retain_until')).toBeNull();
+    expect([...form.keys()].at(-1)).toBe('file');
   });
 
   it('resumes the most recent unfinished upload that has a URL', () => {

@@ -49,16 +49,16 @@ export function tusMetadata(file: { name: string; type: string }, opts: UploadOp
   return meta;
 }
 
-/** The multipart form of `POST /api/v1/files`. */
+/** The multipart form of `POST /api/v1/files`: the fields first, the file part last (the ingester streams it). */
 export function multipartBody(file: File, opts: UploadOptions): FormData {
   const form = new FormData();
-  form.append('file', file, file.name);
   if (opts.description.trim()) form.append('description', opts.description.trim());
   for (const tag of opts.tags) form.append('tags', tag);
   if (Object.keys(opts.metadata).length) form.append('metadata', JSON.stringify(opts.metadata));
   form.append('retention_policy', opts.retention_policy);
   if (opts.retention_policy === 'temporary' && opts.ttl_days) form.append('ttl_days', String(opts.ttl_days));
   if (opts.retention_policy === 'permanent' && opts.retain_until) form.append('retain_until', opts.retain_until);
+  form.append('file', file, file.name);
   return form;
 }
 
