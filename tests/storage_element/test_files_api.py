@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import tracemalloc
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -263,3 +264,53 @@ async def test_verify_finds_a_flipped_byte(se: SE) -> None:
     assert rec["status"] == "corrupt" and rec["copies"][0]["state"] == "corrupt"
     assert (await se.changes())["items"][-1]["record"]["copies"][0]["state"] == "corrupt"
     assert list((se.settings.root / ".quarantine").rglob("v*"))
+
+
+async def test_memory_does_not_grow_with_file_size(se: SE) -> None:
+    block = b"m" * (1024 * 1024)
+    total = 48
+
+    async def body() -> AsyncIterator[bytes]:
+        for _ in range(total):
+            yield block
+
+    headers = {**se.auth(), "X-ArtStore-Attributes": attributes(), "Content-Length": str(total * len(block))}
+    tracemalloc.start()
+    try:
+        r = await se.client.put("/api/v1/files/large", content=body(), headers=headers)
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert r.status_code == 201 and r.json()["size"] == total * len(block)
+    assert peak < 12 * 1024 * 1024, f"peak {peak / 2**20:.1f} MiB for a {total} MiB upload"
+
+
+ENDPOINTS = [
+    ("GET", "/api/v1/files", "files:read"),
+    ("GET", "/api/v1/files/ep", "files:read"),
+    ("GET", "/api/v1/files/ep/content", "files:read"),
+    ("HEAD", "/api/v1/files/ep/content", "files:read"),
+    ("POST", "/api/v1/files/ep/verify", "files:read"),
+    ("PATCH", "/api/v1/files/ep", "files:write"),
+    ("DELETE", "/api/v1/files/ep", "files:delete"),
+    ("GET", "/api/v1/changes", "feed:read"),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "scope"), ENDPOINTS)
+async def test_file_endpoints_take_service_tokens_with_their_scope(
+    se: SE, method: str, path: str, scope: str
+) -> None:
+    await se.put("ep", b"1", retention={"policy": "temporary", "expires_at": "2020-01-01T00:00:00Z"})
+    json_body = {"description": "x"} if method == "PATCH" else None
+
+    async def call(headers: dict[str, str]) -> int:
+        r = await se.client.request(method, path, headers=headers, json=json_body)
+        return r.status_code
+
+    assert await call({}) == 401
+    assert await call(se.admin()) == 403  # people go through the ingester and the query module
+    others = " ".join(s for s in ("files:read", "files:write", "files:delete", "feed:read") if s != scope)
+    assert await call(se.auth(others, "svc-other")) == 403
+    assert await call(se.auth(f"{scope} files:superpower", "svc-other")) == 403  # unknown scope
+    assert await call(se.auth(scope, "svc-right")) in (200, 204)

@@ -17,6 +17,7 @@ from shared.discovery import SE_CHANGES_CHANNEL
 from shared.outbox import outbox_table
 from storage_element.index.tables import files
 from storage_element.jobs import retention
+from storage_element.storage.backends.memory import MemoryBackend
 from storage_element.storage.sidecar import Sidecar
 from tests.storage_element.conftest import SE, attributes
 
@@ -294,3 +295,19 @@ async def test_redis_down_never_fails_an_upload(start_se: Any, private_redis: An
 
 
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+
+
+class TinyDisk(MemoryBackend):
+    """Our backend protocol with a medium of 500 free bytes (a fake of our own protocol)."""
+
+    async def free_bytes(self) -> int | None:
+        return 500 - sum(len(v) for v in self.objects.values())
+
+
+async def test_real_free_space_is_respected_as_well_as_the_quota(start_se: Any) -> None:
+    async with start_se(backend_impl=TinyDisk(), quota_bytes=10_000) as se:
+        r = await se.put("big", b"x" * 600)
+        assert r.status_code == 507
+        assert (await se.put("small", b"x" * 300)).status_code == 201
+        info = (await se.client.get("/api/v1/info", headers=se.admin())).json()
+        assert info["capacity"]["free"] < 200
