@@ -56,6 +56,18 @@ def _feeds(app: FastAPI, settings: Settings, core: CoreResources, cache: Metadat
     return FeedManager(app.state.discovery, make_runner, interval=settings.feed_discovery_interval_seconds)
 
 
+async def cancel_all(tasks: list[asyncio.Task[None]], *, within: float = 5.0) -> None:
+    """Cancel, and cancel again: on Python 3.11 ``asyncio.wait_for`` (and redis-py's read
+    timeout) can swallow a cancellation that lands as the awaited thing completes."""
+    deadline = asyncio.get_running_loop().time() + within
+    pending = [t for t in tasks if not t.done()]
+    while pending and asyncio.get_running_loop().time() < deadline:
+        for task in pending:
+            task.cancel()
+        await asyncio.wait(pending, timeout=0.1)
+        pending = [t for t in pending if not t.done()]
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
 
@@ -105,9 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             finally:
                 if listener is not None:
                     listener.stop()
-                for task in tasks:
-                    task.cancel()
-                await asyncio.wait(tasks, timeout=5)
+                await cancel_all(tasks)
                 await feeds.aclose()
                 await se_client.aclose()
 

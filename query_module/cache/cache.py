@@ -75,6 +75,7 @@ class MetadataCache:
         self.redis_ttl = redis_ttl
         # True while this replica's invalidation subscription is up (set by the listener).
         self.live = False
+        self._redis_dirty = False
         self.hits = {"local": 0, "redis": 0, "miss": 0}
 
     @property
@@ -147,6 +148,8 @@ class MetadataCache:
     async def _invalidate_redis(self, ids: list[str] | None) -> None:
         if self.redis is None:
             return
+        if self._redis_dirty:
+            ids = None  # an earlier invalidation did not reach Redis: purge level 2 entirely
         try:
             if ids is None:
                 keys = [key async for key in self.redis.scan_iter(match=KEY_PREFIX + "*", count=1000)]
@@ -155,8 +158,17 @@ class MetadataCache:
             for start in range(0, len(keys), 500):
                 await self.redis.delete(*keys[start : start + 500])
             await self.redis.publish(INVALIDATION_CHANNEL, json.dumps({"file_ids": ids}))
+            self._redis_dirty = False
         except Exception as exc:
+            self._redis_dirty = True
             log.debug("cache_invalidate_redis_failed", extra={"error": repr(exc)})
+
+    async def reconnected(self) -> None:
+        """Redis is back: clear level 1 (invalidations were missed) and, if an invalidation
+        of ours was lost, level 2."""
+        self.evict_local(None)
+        if self._redis_dirty:
+            await self._invalidate_redis(None)
 
     def handle_message(self, data: bytes | str) -> None:
         with contextlib.suppress(ValueError, TypeError, AttributeError):

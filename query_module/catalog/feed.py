@@ -151,12 +151,14 @@ class FeedManager:
             await asyncio.sleep(self.interval)
 
     async def aclose(self) -> None:
-        tasks = list(self.tasks.values())
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        pending = list(self.tasks.values())
+        for _ in range(50):  # a swallowed cancellation (Python 3.11 wait_for) gets another one
+            pending = [t for t in pending if not t.done()]
+            if not pending:
+                break
+            for task in pending:
+                task.cancel()
+            await asyncio.wait(pending, timeout=0.1)
         self.tasks.clear()
         self.runners.clear()
 
@@ -194,7 +196,7 @@ class Notifications:
         try:
             await pubsub.subscribe(SE_CHANGES_CHANNEL, INVALIDATION_CHANNEL)
             # Anything may have changed while we were not listening.
-            self.cache.evict_local(None)
+            await self.cache.reconnected()
             self.cache.live = True
             self.manager.wake()
             log.info("notifications_listening")

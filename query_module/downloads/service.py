@@ -30,7 +30,7 @@ from urllib.parse import quote
 import httpx
 
 from query_module.downloads.breaker import CircuitBreaker
-from query_module.errors import Archived, Corrupt, StorageUnavailable
+from query_module.errors import Archived, Corrupt, FileNotFound, StorageUnavailable
 from shared.discovery import Discovery
 from shared.service_token import ServiceTokenProvider
 
@@ -89,7 +89,7 @@ async def open_download(
     """The SE's answer, relayed; a refused download (409, 503) is audited as a failure."""
     try:
         return await _open(storage, record, method=method, headers=headers, audit=audit)
-    except (Archived, Corrupt, StorageUnavailable) as exc:
+    except (Archived, Corrupt, FileNotFound, StorageUnavailable) as exc:
         if method == "GET":
             await audit("file.download", "failure", {"error": exc.code, "bytes": 0})
         raise
@@ -121,13 +121,17 @@ async def _open(
         if response is None:
             continue
         if response.status_code in (404, 409):
-            conflict = await _problem_code(response) or conflict
+            code = await _problem_code(response)
+            if response.status_code == 409 or conflict is None:
+                conflict = code if response.status_code == 409 else "not_found"
             continue
         return await _relay(storage, record, response, method, se_id, se.url, audit)
     if conflict == "archived":
         raise Archived(f"{file_id} is archived")
     if conflict == "corrupt":
         raise Corrupt(f"{file_id} is corrupt")
+    if conflict == "not_found":  # deleted on the SEs; the catalog has not caught up yet
+        raise FileNotFound(f"no file {file_id}")
     raise StorageUnavailable(
         f"no storage element holding {file_id} is reachable",
         headers={"Retry-After": str(storage.retry_after)},

@@ -239,11 +239,11 @@ async def test_a_finalized_file_stays_findable_and_downloadable_through_the_saga
         assert ("edit-1",) in copies_seen and ("rw-1",) in copies_seen
 
 
-async def _put_copy(fleet: Fleet, se: SE, file_id: str, data: bytes) -> None:
+async def _put_copy(fleet: Fleet, se: SE, file_id: str, data: bytes, retention: str = "permanent") -> None:
     import base64
     import json
 
-    attrs = {"original_filename": "twin.bin", "retention": {"policy": "permanent"}}
+    attrs = {"original_filename": "twin.bin", "retention": {"policy": retention}}
     token = fleet.keys.service("svc-ingester", "files:read files:write files:write-on-behalf")
     async with httpx.AsyncClient(base_url=se.url, timeout=30) as client:
         response = await client.put(
@@ -488,3 +488,21 @@ async def test_a_new_se_gets_a_runner_without_restart_and_mode_changes_archive_c
                 "/api/v1/files/0b7e3c1a-9d55-4a6e-8f3b-5c2d1e0f9a77/download", headers=bearer(token)
             )
             assert got.status_code == 200 and got.content == data
+
+
+async def test_a_file_deleted_on_the_se_before_the_catalog_knows_is_404(
+    fleet: Fleet, query: QueryFactory, keys: TestKeys
+) -> None:
+    (edit,) = await fleet.start_ses(("edit-1", "edit"), redis_url=None)
+    file_id = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"
+    await _put_copy(fleet, edit, file_id, b"short-lived", retention="temporary")
+    token = keys.user("ADMIN", "root")
+    async with query(storage_elements=fleet.storage_elements(), redis_url=None) as q:
+        await searchable(q, token, file_id)  # the runner's first pull at start
+        deleter = keys.service("svc-ingester", "files:delete")
+        async with httpx.AsyncClient(base_url=edit.url, timeout=30) as client:
+            deleted = await client.delete(f"/api/v1/files/{file_id}", headers=bearer(deleter))
+        assert deleted.status_code in (200, 202, 204), deleted.text
+        assert await record_of(q, token, file_id) is not None  # no notification, next poll in 30 s
+        response = await q.client.get(f"/api/v1/files/{file_id}/download", headers=bearer(token))
+        assert response.status_code == 404
