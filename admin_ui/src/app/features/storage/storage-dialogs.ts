@@ -42,6 +42,12 @@ export function jobPercent(progress: MaintenanceJob['progress']): number | null 
   return total > 0 && Number.isFinite(done) ? Math.round((done / total) * 100) : null;
 }
 
+/** Counters a job reports without a total (`{sidecars: 120}`), as "sidecars 120". */
+export function progressText(progress: MaintenanceJob['progress']): string {
+  if (!progress || typeof progress !== 'object') return '';
+  return Object.entries(progress).map(([k, v]) => `${k.replace(/_/g, ' ')} ${String(v)}`).join(', ');
+}
+
 export interface JobData {
   se: StorageElement;
   kind: MaintenanceKind;
@@ -59,7 +65,7 @@ export interface JobData {
       @if (error()) { <div class="state-box error">{{ error() }}</div> }
       @if (job(); as j) {
         <p>State: <span class="badge {{ j.state }}" data-testid="job-state">{{ j.state }}</span>
-          @if (percent() !== null) { · {{ percent() }} % }</p>
+          @if (percent() !== null) { · {{ percent() }} % } @else if (counters()) { · {{ counters() }} }</p>
         <mat-progress-bar [mode]="j.state === 'running' && percent() === null ? 'indeterminate' : 'determinate'"
                           [value]="j.state === 'running' ? (percent() ?? 0) : 100" />
         @if (j.report) { <h3 class="section" style="margin-top:12px">Report</h3><pre class="report">{{ j.report | json }}</pre> }
@@ -75,6 +81,7 @@ export class JobDialog implements OnInit, OnDestroy {
   readonly job = signal<MaintenanceJob | null>(null);
   readonly error = signal('');
   readonly percent = signal<number | null>(null);
+  readonly counters = signal('');
 
   ngOnInit(): void {
     this.sub = pollUntil(() => this.api.maintenanceJob(this.data.se.id, this.data.jobId), (j) => j.state !== 'running', 1500)
@@ -82,6 +89,7 @@ export class JobDialog implements OnInit, OnDestroy {
         next: (j) => {
           this.job.set(j);
           this.percent.set(jobPercent(j.progress));
+          this.counters.set(progressText(j.progress));
         },
         error: (err: unknown) => this.error.set(errorLine(err)),
       });
