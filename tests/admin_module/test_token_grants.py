@@ -118,6 +118,19 @@ async def test_client_credentials_with_form_fields_and_basic(admin: Admin) -> No
         }
 
 
+async def test_client_credentials_can_narrow_but_not_widen_scope(admin: Admin) -> None:
+    auth = ("svc-query", FLEET_SECRETS["svc-query"])
+    url = "/api/v1/auth/token"
+    narrow = await admin.client.post(
+        url, data={"grant_type": "client_credentials", "scope": "feed:read"}, auth=auth
+    )
+    assert narrow.status_code == 200 and narrow.json()["scope"] == "feed:read"
+    wide = await admin.client.post(
+        url, data={"grant_type": "client_credentials", "scope": "feed:read files:write"}, auth=auth
+    )
+    assert wide.status_code == 400 and wide.json()["error"] == "invalid_scope"
+
+
 async def test_client_credentials_failures_are_invalid_client(admin: Admin) -> None:
     wrong = await admin.client.post(
         "/api/v1/auth/token",
