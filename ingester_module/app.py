@@ -34,7 +34,7 @@ from ingester_module.tus.store import TusStore
 from ingester_module.uploads.router import router as uploads_router
 from ingester_module.uploads.service import Uploader
 from shared.app import build_app, core_resources
-from shared.discovery import Discovery, StaticDiscovery, StorageElementInfo
+from shared.coordination import fleet_member
 from shared.outbox import OutboxDeliverer
 from shared.service_token import ServiceTokenProvider
 from shared.version import __version__
@@ -44,9 +44,12 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 log = logging.getLogger("artstore.ingester")
 
 
-def build_discovery(settings: Settings, app: FastAPI) -> Discovery:
-    """The one place discovery is chosen (a Redis-backed client will replace this)."""
-    return StaticDiscovery(StorageElementInfo.from_dict(raw) for raw in settings.storage_elements)
+def _storage_session(settings: Settings) -> aiohttp.ClientSession:
+    """The aiohttp session of the data path to the SEs (ADR 0003: cheaper per request than httpx)."""
+    timeout = aiohttp.ClientTimeout(
+        total=None, connect=settings.se_connect_timeout_seconds, sock_read=settings.se_timeout_seconds
+    )
+    return aiohttp.ClientSession(timeout=timeout, auto_decompress=False)
 
 
 class _StateTokens:
@@ -75,31 +78,38 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with core_resources(app, settings, migrations=MIGRATIONS) as core:
-            app.state.discovery = build_discovery(settings, app)
             app.state.tokens = ServiceTokenProvider(
                 core.http,
                 settings.admin_url.rstrip("/") + "/api/v1/auth/token",
                 settings.service_client_id,
                 settings.service_client_secret.get_secret_value(),
             )
-            timeout = aiohttp.ClientTimeout(
-                total=None, connect=settings.se_connect_timeout_seconds, sock_read=settings.se_timeout_seconds
-            )
-            async with aiohttp.ClientSession(timeout=timeout, auto_decompress=False) as se_session:
-                storage = StorageClient(se_session, _StateTokens(app))
-                breakers = Breakers(
-                    threshold=settings.breaker_failure_threshold, reset_seconds=settings.breaker_reset_seconds
-                )
-                await _wire(app, settings, core.sessions, storage, breakers)
-                tasks = _start_background(app, settings, core)
-                try:
-                    yield
-                finally:
-                    for task in tasks:
-                        task.cancel()
-                    for task in tasks:
-                        with contextlib.suppress(asyncio.CancelledError):
-                            await task
+            async with fleet_member(
+                app,
+                settings,
+                core,
+                _StateTokens(app),
+                kind=SERVICE,
+                static_storage_elements=settings.storage_elements,
+                discover=True,
+            ) as discovery:
+                app.state.discovery = discovery
+                async with _storage_session(settings) as se_session:
+                    storage = StorageClient(se_session, _StateTokens(app))
+                    breakers = Breakers(
+                        threshold=settings.breaker_failure_threshold,
+                        reset_seconds=settings.breaker_reset_seconds,
+                    )
+                    await _wire(app, settings, core.sessions, storage, breakers)
+                    tasks = _start_background(app, settings, core)
+                    try:
+                        yield
+                    finally:
+                        for task in tasks:
+                            task.cancel()
+                        for task in tasks:
+                            with contextlib.suppress(asyncio.CancelledError):
+                                await task
 
     app = build_app(
         settings, service=SERVICE, title="ArtStore ingester", version=__version__, lifespan=lifespan
