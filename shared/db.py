@@ -41,7 +41,10 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+# scope="function": the unit of work commits before the response is sent, so a client never
+# sees a 2xx for a change whose commit then failed (FastAPI's default scope for dependencies
+# with yield is the whole request, which ends after the response went out).
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
 async def ensure_database(url: str) -> None:
