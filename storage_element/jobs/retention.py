@@ -49,11 +49,12 @@ async def expire_once(store: Store, *, batch: int = 100) -> dict[str, Any]:
 
 
 async def run_forever(store: Store) -> None:
+    """A pass every ``retention_interval_seconds``, the first one an interval after start."""
     while True:
+        await asyncio.sleep(store.settings.retention_interval_seconds)
         try:
             await expire_once(store)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a failed pass is retried at the next interval
             log.warning("retention_pass_failed", extra={"error": repr(exc)})
-        await asyncio.sleep(store.settings.retention_interval_seconds)
