@@ -85,7 +85,12 @@ async def update(store: Store, file_id: str, changes: dict[str, Any], *, actor: 
             "update", file_id, {"sidecar": sidecar_key(old.path)}, revision=new.revision
         )
         crash_point("update_after_wal_intent")
-        await store.backend.put_small(sidecar_key(old.path), new.dump())  # the commit point
+        try:
+            await store.backend.put_small(sidecar_key(old.path), new.dump())  # the commit point
+        except Exception:
+            if await store.backend.read_small(sidecar_key(old.path)) == old.dump():
+                await store.wal.aborted(rec)  # the old sidecar is intact: nothing changed
+            raise
         crash_point("update_after_sidecar")
         await store.wal.committed(rec)
         crash_point("update_after_wal_commit")

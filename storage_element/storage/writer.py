@@ -39,6 +39,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
+import anyio
 import anyio.to_thread
 
 from shared.auth import Principal
@@ -152,9 +153,13 @@ async def _write(store: Store, fields: dict[str, Any], body: Body, actor: Princi
         )
         await store.backend.put_small(keys["sidecar"], sidecar.dump())  # 5: the commit point
     except BaseException:
-        await writer.abort()
-        await store.backend.delete(key)
-        await store.wal.aborted(rec)
+        # Not acknowledged: undo everything, even when the request is being cancelled
+        # (a client that went away); what cannot be undone now, recovery undoes.
+        with anyio.CancelScope(shield=True):
+            await writer.abort()
+            await store.backend.delete(keys["sidecar"])
+            await store.backend.delete(key)
+            await store.wal.aborted(rec)
         raise
     crash_point("put_after_sidecar")
     await store.wal.committed(rec)  # 6

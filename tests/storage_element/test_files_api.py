@@ -314,3 +314,19 @@ async def test_file_endpoints_take_service_tokens_with_their_scope(
     assert await call(se.auth(others, "svc-other")) == 403
     assert await call(se.auth(f"{scope} files:superpower", "svc-other")) == 403  # unknown scope
     assert await call(se.auth(scope, "svc-right")) in (200, 204)
+
+
+async def test_a_body_broken_midway_leaves_nothing(se: SE) -> None:
+    class Gone(Exception):
+        pass
+
+    async def body() -> AsyncIterator[bytes]:
+        yield b"a" * (2 * 1024 * 1024 + 1)
+        raise Gone
+
+    headers = {**se.auth(), "X-ArtStore-Attributes": attributes(), "Content-Length": str(8 * 1024 * 1024)}
+    with pytest.raises(Gone):
+        await se.client.put("/api/v1/files/broken", content=body(), headers=headers)
+    assert [p for p in se.settings.root.rglob("*") if p.is_file()] == []
+    assert se.store.wal.open_records() == [] and se.store.capacity.reserved == 0
+    assert (await se.client.get("/api/v1/files/broken", headers=se.auth())).status_code == 404
