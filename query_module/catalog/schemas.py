@@ -40,8 +40,8 @@ class FileRecord(BaseModel):
     retain_until: str | None = None
     legal_hold: bool
     revision: int
-    created_at: str
-    updated_at: str
+    created_at: str | None
+    updated_at: str | None
     storage_element_id: str | None = Field(description="the copy downloads use")
     copies: list[CopyInfo]
     status: Literal["available", "archived", "corrupt"]
