@@ -70,7 +70,7 @@ async def verify(file_id: str, store: StoreDep, principal: Reader) -> dict[str, 
 
 @router.patch("/{file_id}", response_model=FileRecord)
 async def patch(file_id: str, body: FilePatch, store: StoreDep, principal: Writer) -> dict[str, Any]:
-    return await service.patch(store, file_id, body.model_dump(exclude_unset=True), principal)
+    return await service.patch(store, file_id, body.changes(), principal)
 
 
 @router.delete("/{file_id}", status_code=204, response_class=Response)

@@ -66,6 +66,21 @@ class FilePatch(BaseModel):
     retention: RetentionPatch | None = None
     legal_hold: bool | None = None
     copy_state: Literal["committed"] | None = None
+    # The flat spelling of the file record is accepted too and folded into ``retention``.
+    retention_policy: Literal["temporary", "permanent"] | None = None
+    expires_at: datetime | None = None
+    retain_until: datetime | None = None
+
+    def changes(self) -> dict[str, Any]:
+        data = self.model_dump(exclude_unset=True)
+        flat = {
+            k.removeprefix("retention_"): data.pop(k)
+            for k in ("retention_policy", "expires_at", "retain_until")
+            if k in data
+        }
+        if flat:
+            data["retention"] = {**(data.get("retention") or {}), **flat}
+        return data
 
 
 class VerifyResult(BaseModel):

@@ -51,6 +51,10 @@ def apply_changes(old: Sidecar, changes: dict[str, Any], *, mode: str) -> Sideca
     retention = old.retention.model_copy()
     if changes.get("retention") is not None:
         retention = Retention.model_validate({**old.retention.model_dump(), **changes["retention"]})
+        if retention.policy == "permanent":
+            retention.expires_at = None  # a permanent file has no TTL
+        else:
+            retention.retain_until = None
         if _shortens(old.retention, retention):
             raise RetentionActive("a permanent file's retention can never be shortened")
         if (

@@ -330,3 +330,19 @@ async def test_a_body_broken_midway_leaves_nothing(se: SE) -> None:
     assert [p for p in se.settings.root.rglob("*") if p.is_file()] == []
     assert se.store.wal.open_records() == [] and se.store.capacity.reserved == 0
     assert (await se.client.get("/api/v1/files/broken", headers=se.auth())).status_code == 404
+
+
+async def test_patch_accepts_the_flat_retention_of_the_record(se: SE) -> None:
+    await se.put("flat", b"1")
+    r = await se.client.patch(
+        "/api/v1/files/flat",
+        headers=se.auth(),
+        json={"retention_policy": "permanent", "retain_until": "2040-01-01T00:00:00Z"},
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["retention_policy"] == "permanent" and r.json()["retain_until"] == "2040-01-01T00:00:00Z"
+    assert r.json()["expires_at"] is None
+    shorter = await se.client.patch(
+        "/api/v1/files/flat", headers=se.auth(), json={"retention": {"retain_until": "2030-01-01T00:00:00Z"}}
+    )
+    assert shorter.status_code == 409 and shorter.json()["code"] == "retention_active"
