@@ -30,7 +30,7 @@ async def changes(
     for row in rows:
         item: dict[str, Any] = {"seq": row.seq, "op": row.op, "file_id": row.file_id}
         if row.op == "mode":
-            item["mode"] = row.mode
+            item.update(mode=row.mode, record=None)
         else:
             item["record"] = (
                 record(Sidecar.load(row.doc), se_id=store.se_id, mode=store.mode.current) if row.doc else None
