@@ -9,7 +9,8 @@ storage (a client without retries, so a dead SE fails over at once) and the audi
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from query_module.catalog.router import router as catalog_router
 from query_module.downloads.breaker import CircuitBreaker
 from query_module.downloads.router import router as downloads_router
 from query_module.downloads.service import Storage
+from query_module.metrics import QueryMetrics
 from query_module.search.router import router as search_router
 from query_module.settings import Settings
 from query_module.stats.router import router as stats_router
@@ -51,6 +53,7 @@ def _feeds(app: FastAPI, settings: Settings, core: CoreResources, cache: Metadat
             cache=cache,
             page_size=settings.feed_page_size,
             poll_interval=settings.feed_poll_interval_seconds,
+            metrics=app.state.query_metrics,
         )
 
     return FeedManager(app.state.discovery, make_runner, interval=settings.feed_discovery_interval_seconds)
@@ -68,6 +71,25 @@ async def cancel_all(tasks: list[asyncio.Task[None]], *, within: float = 5.0) ->
         pending = [t for t in pending if not t.done()]
 
 
+def _feeds_check(app: FastAPI, settings: Settings) -> Callable[[], Awaitable[None]]:
+    """Readiness: degraded (never failed) while an SE's feed has not been read to the end
+    for a while; search keeps answering from the catalog meanwhile."""
+    started = time.time()
+    stale_after = 3 * settings.feed_poll_interval_seconds + 30
+
+    async def check() -> None:
+        now = time.time()
+        stale = [
+            se.id
+            for se in app.state.discovery.all()
+            if now - app.state.query_metrics.last_success.get(se.id, started) > stale_after
+        ]
+        if stale:
+            raise RuntimeError(f"change feeds not read recently: {', '.join(sorted(stale))}")
+
+    return check
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
 
@@ -75,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with core_resources(app, settings, migrations=MIGRATIONS) as core:
             app.state.discovery = build_discovery(settings)
+            app.state.query_metrics = QueryMetrics(app.state.metrics.registry)
             app.state.tokens = ServiceTokenProvider(
                 core.http,
                 settings.admin_url.rstrip("/") + "/api/v1/auth/token",
@@ -103,7 +126,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 chunk_bytes=settings.download_chunk_bytes,
                 retry_after=settings.retry_after_seconds,
                 on_corrupt=feeds.wake,
+                metrics=app.state.query_metrics,
             )
+            app.state.health.add("feeds", _feeds_check(app, settings), required=False)
             app.state.outbox = OutboxDeliverer(core.sessions, core.http, app.state.tokens, settings.admin_url)
             tasks = [
                 asyncio.create_task(feeds.run(), name="feeds"),

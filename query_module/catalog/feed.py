@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from query_module.cache.cache import INVALIDATION_CHANNEL, MetadataCache
 from query_module.catalog.service import PullResult, pull_once
+from query_module.metrics import QueryMetrics
 from shared.db import unit_of_work
 from shared.discovery import SE_CHANGES_CHANNEL, Discovery
 from shared.service_token import ServiceTokenProvider
@@ -49,8 +50,10 @@ class FeedRunner:
         cache: MetadataCache,
         page_size: int,
         poll_interval: float,
+        metrics: QueryMetrics | None = None,
     ) -> None:
         self.se_id = se_id
+        self.metrics = metrics
         self.sessions = sessions
         self.http = http
         self.tokens = tokens
@@ -87,6 +90,10 @@ class FeedRunner:
                 result = await pull_once(
                     session, se_id=self.se_id, fetch=self.fetch, page_size=self.page_size, default_mode=mode
                 )
+            if self.metrics is not None and not result.busy:
+                self.metrics.feed_applied.labels(self.se_id).inc(result.applied)
+                if result.caught_up:
+                    self.metrics.pulled(self.se_id, 0)
             if result.all_changed:
                 await self.cache.invalidate(None)
             elif result.changed:
@@ -109,6 +116,8 @@ class FeedRunner:
                 raise
             except Exception as exc:
                 log.warning("feed_pull_failed", extra={"se_id": self.se_id, "error": repr(exc)})
+                if self.metrics is not None:
+                    self.metrics.feed_errors.labels(self.se_id).inc()
                 delay = backoff
                 backoff = min(backoff * 2, 60.0)
             with contextlib.suppress(TimeoutError):

@@ -31,6 +31,7 @@ import httpx
 
 from query_module.downloads.breaker import CircuitBreaker
 from query_module.errors import Archived, Corrupt, FileNotFound, StorageUnavailable
+from query_module.metrics import QueryMetrics
 from shared.discovery import Discovery
 from shared.service_token import ServiceTokenProvider
 
@@ -65,6 +66,7 @@ class Storage:
     chunk_bytes: int = 256 * 1024
     retry_after: int = 5
     on_corrupt: Callable[[str], None] | None = None
+    metrics: QueryMetrics | None = None
     background: set[asyncio.Task[Any]] = field(default_factory=set)
 
 
@@ -216,6 +218,8 @@ async def _stream(
             held = chunk
         if verify and digest.hexdigest() != record.get("sha256"):
             details["observed_sha256"] = digest.hexdigest()
+            if storage.metrics is not None:
+                storage.metrics.checksum_mismatches.labels(se_id).inc()
             _after_mismatch(storage, se_url, se_id, file_id)
             await audit("file.download.checksum_mismatch", "failure", {**details, "bytes": sent})
             outcome = "aborted"
@@ -226,6 +230,8 @@ async def _stream(
         outcome = "success"
     finally:
         await response.aclose()
+        if storage.metrics is not None:
+            storage.metrics.download_bytes.labels(se_id).inc(sent)
         if outcome != "aborted":
             await audit("file.download", outcome, {**details, "bytes": sent, "verified": verify})
 

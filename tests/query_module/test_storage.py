@@ -111,6 +111,11 @@ async def test_upload_is_searchable_and_downloadable(
             other = await q.client.request(method, f"/api/v1/files/{file_id}{path}", headers=bearer(bob))
             assert other.status_code == 404, path
 
+        metrics = (await q.client.get("/metrics")).text
+        assert f'artstore_query_download_bytes_total{{se_id="edit-1"}} {float(len(data))}' in metrics
+        assert 'artstore_query_feed_changes_applied_total{se_id="edit-1"}' in metrics
+        ready = (await q.client.get("/health/ready")).json()
+        assert ready["status"] == "ok" and ready["checks"]["feeds"]["status"] == "ok"
         await q.app.state.outbox.deliver_once()
     downloads = [e for e in fake_admin.audit_events if e["service"] == "query_module"]
     assert [e["action"] for e in downloads] == ["file.download"]  # the 304 and HEAD sent no content
