@@ -46,6 +46,8 @@ async def pull_once(
     cursor = await repo.load_cursor(session, se_id)
     after = cursor.last_seq if cursor.feed_epoch is not None else 0
     page = await fetch(after)
+    if page.get("feed_epoch") is None:
+        return PullResult()  # the SE has no index generation yet: nothing to read
     if page.get("feed_epoch") != cursor.feed_epoch or cursor.pass_id is None:
         if after != 0:
             page = await fetch(0)

@@ -240,3 +240,17 @@ async def test_one_runner_per_se_across_replicas(query: QueryFactory, keys: Test
         async with unit_of_work(b.app.state.sessions) as session:
             result = await pull_once(session, se_id="se-a", fetch=fetch, page_size=50)
         assert not result.busy and fetched == [0] and result.applied == 1
+
+
+async def test_an_se_without_an_index_generation_is_skipped(query: QueryFactory) -> None:
+    async def empty(after: int) -> dict[str, Any]:
+        return {"feed_epoch": None, "items": [], "last_seq": 0}
+
+    async with query() as q:
+        for _ in range(2):
+            async with unit_of_work(q.app.state.sessions) as session:
+                result = await pull_once(session, se_id="se-new", fetch=empty, page_size=50)
+            assert result.caught_up and result.applied == 0
+        async with unit_of_work(q.app.state.sessions) as session:
+            cursor = await repo.load_cursor(session, "se-new")
+        assert cursor.feed_epoch is None and cursor.pass_id is None
