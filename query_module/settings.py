@@ -13,39 +13,50 @@ from shared.settings import ServiceSettings
 class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="ARTSTORE_QUERY_", extra="ignore", validate_default=True)
 
-    port: int = 8030
-    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/artstore_query"
+    port: int = Field(8030, description="port to listen on")
+    database_url: str = Field(
+        "postgresql+asyncpg://postgres@127.0.0.1:5432/artstore_query",
+        description="SQLAlchemy URL of the catalog database (a projection: it can be dropped and rebuilt)",
+    )
 
-    # This service's own account at the admin module (client credentials grant).
-    service_client_id: str = "svc-query"
-    service_client_secret: SecretStr = SecretStr("")
+    service_client_id: str = Field("svc-query", description="this service's client id at the admin module")
+    service_client_secret: SecretStr = Field(
+        SecretStr(""), description="this service's client secret (client credentials grant)"
+    )
 
-    # Static discovery: a JSON list of {"id","name","url","mode","priority",...}. Used by
-    # tests and single-node setups; the fleet reads the admin module's registry instead.
-    storage_elements: list[dict[str, Any]] = Field(default_factory=list)
+    storage_elements: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description='static discovery: JSON list of {"id","name","url","mode","priority"} '
+        "(tests, single-node setups)",
+    )
 
-    # Change-feed runner: how often each SE is polled when no Redis notification arrives,
-    # how many changes one page carries, and how often discovery is re-read for new SEs.
-    feed_poll_interval_seconds: float = 5.0
-    feed_page_size: int = 500
-    feed_discovery_interval_seconds: float = 5.0
+    feed_poll_interval_seconds: float = Field(
+        5.0, description="each SE's change feed is polled this often when no Redis notification wakes it"
+    )
+    feed_page_size: int = Field(500, description="changes fetched per feed page (one transaction each)")
+    feed_discovery_interval_seconds: float = Field(
+        5.0, description="how often discovery is re-read to start feed runners for new SEs"
+    )
 
-    # Metadata cache: in-process LRU (bounded), then Redis. Without working Redis
-    # invalidations the in-process TTL is capped at 5 seconds (ARCHITECTURE.md section 7).
-    cache_max_entries: int = 10_000
-    cache_ttl_seconds: float = 60.0
-    cache_redis_ttl_seconds: float = 300.0
+    cache_max_entries: int = Field(10_000, description="size bound of the in-process metadata LRU")
+    cache_ttl_seconds: float = Field(
+        60.0, description="in-process metadata TTL while Redis invalidations arrive (5 s at most without)"
+    )
+    cache_redis_ttl_seconds: float = Field(300.0, description="TTL of metadata entries cached in Redis")
 
-    # Search: `total` is counted exactly up to this many matches, then estimated.
-    search_total_cap: int = 10_000
+    search_total_cap: int = Field(
+        10_000, description="search totals are exact up to this many matches, then estimated"
+    )
 
-    # Downloads: signed links (HMAC secret, lifetime), circuit breaker per SE.
-    link_secret: SecretStr = SecretStr("")
-    link_ttl_seconds: int = 300
-    download_chunk_bytes: int = 256 * 1024
-    breaker_failures: int = 3
-    breaker_reset_seconds: float = 15.0
-    retry_after_seconds: int = 5
+    link_secret: SecretStr = Field(
+        SecretStr(""),
+        description="HMAC key of signed download links; without one links are refused (but in development)",
+    )
+    link_ttl_seconds: int = Field(300, description="lifetime of a signed download link")
+    download_chunk_bytes: int = Field(256 * 1024, description="bytes relayed per chunk (bounds memory)")
+    breaker_failures: int = Field(3, description="consecutive failures that open an SE circuit")
+    breaker_reset_seconds: float = Field(15.0, description="how long an open circuit skips the SE")
+    retry_after_seconds: int = Field(5, description="Retry-After of a 503 when no copy is reachable")
 
     @field_validator("cache_ttl_seconds")
     @classmethod
