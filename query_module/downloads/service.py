@@ -65,7 +65,7 @@ class Storage:
     breaker: CircuitBreaker
     chunk_bytes: int = 256 * 1024
     retry_after: int = 5
-    on_corrupt: Callable[[str], None] | None = None
+    on_stale: Callable[[str], None] | None = None  # wakes the SE's feed runner
     metrics: QueryMetrics | None = None
     background: set[asyncio.Task[Any]] = field(default_factory=set)
 
@@ -126,6 +126,8 @@ async def _open(
             code = await _problem_code(response)
             if response.status_code == 409 or conflict is None:
                 conflict = code if response.status_code == 409 else "not_found"
+            if storage.on_stale is not None:
+                storage.on_stale(se_id)  # the catalog is behind this SE: pull its feed now
             continue
         return await _relay(storage, record, response, method, se_id, se.url, audit)
     if conflict == "archived":
@@ -250,8 +252,8 @@ def _after_mismatch(storage: Storage, se_url: str, se_id: str, file_id: str) -> 
             )
         except Exception as exc:
             log.warning("verify_request_failed", extra={"file_id": file_id, "error": repr(exc)})
-        if storage.on_corrupt is not None:
-            storage.on_corrupt(se_id)
+        if storage.on_stale is not None:
+            storage.on_stale(se_id)
 
     task = asyncio.get_running_loop().create_task(ask_verify())
     storage.background.add(task)
