@@ -136,8 +136,7 @@ class MetadataCache:
         self.evict_local(ids)
         await self._invalidate_redis(ids)
         if self.redis is not None:
-            task = asyncio.get_running_loop().call_later(1.0, self._schedule_second_pass, ids)
-            del task
+            asyncio.get_running_loop().call_later(1.0, self._schedule_second_pass, ids)
 
     def _schedule_second_pass(self, ids: list[str] | None) -> None:
         # Keep a reference until done (the loop holds only weak references to tasks).
