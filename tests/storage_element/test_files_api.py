@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import tracemalloc
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
+from shared.outbox import outbox_table
 from storage_element.storage.backends.memory import MemoryBackend
 from tests.storage_element.conftest import SE, attributes
 
@@ -245,6 +248,35 @@ async def test_saga_copy_state_and_deletes(se: SE) -> None:
     assert (await se.client.get("/api/v1/files/s", headers=se.auth())).status_code == 404
     feed = await se.changes()
     assert feed["items"][-1] == {"seq": feed["last_seq"], "op": "delete", "file_id": "s", "record": None}
+    async with se.store.sessions() as session:
+        events = (await session.scalars(sa.select(outbox_table.c.event))).all()
+    relocated = next(e for e in events if e["action"] == "file.delete_relocated")
+    assert relocated["details"]["target"] == "se-2" and relocated["details"]["target_sha256"] == sha
+    assert relocated["actor"]["username"] == "svc-ingester"
+
+
+async def test_pending_copy_removed_by_compensation(se: SE) -> None:
+    await se.put(
+        "pend",
+        b"half",
+        headers={"X-ArtStore-Copy-State": "pending"},
+        retention={"policy": "permanent", "legal_hold": True},
+    )
+    plain = await se.client.delete("/api/v1/files/pend", headers=se.auth())
+    assert plain.status_code == 409 and plain.json()["code"] == "legal_hold"
+    no_scope = se.auth("files:delete files:read", "svc-other")
+    assert (await se.client.delete("/api/v1/files/pend?reason=pending", headers=no_scope)).status_code == 403
+    assert (await se.client.delete("/api/v1/files/pend?reason=pending", headers=se.auth())).status_code == 204
+    assert list(se.settings.root.rglob("pend*")) == []
+
+
+async def test_feed_seq_is_gapless_under_concurrent_uploads(se: SE) -> None:
+    before = (await se.changes())["last_seq"]
+    results = await asyncio.gather(*(se.put(f"c{i}", f"body {i}".encode()) for i in range(12)))
+    assert all(r.status_code == 201 for r in results)
+    feed = await se.changes(after=before)
+    assert [i["seq"] for i in feed["items"]] == list(range(before + 1, before + 13))
+    assert {i["file_id"] for i in feed["items"]} == {f"c{i}" for i in range(12)}
 
 
 async def test_verify_finds_a_flipped_byte(se: SE) -> None:
