@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio.to_thread
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -37,7 +38,7 @@ async def make_backend(settings: Settings) -> Backend:
         )
         await s3.ensure_bucket()
         return s3
-    return LocalBackend(settings.root, fsync=settings.fsync)
+    return await anyio.to_thread.run_sync(lambda: LocalBackend(settings.root, fsync=settings.fsync))
 
 
 async def build_store(
@@ -47,12 +48,16 @@ async def build_store(
     backend: Backend | None = None,
 ) -> Store:
     backend = backend or await make_backend(settings)
+    wal = await anyio.to_thread.run_sync(lambda: Wal(settings.state_dir, fsync=settings.fsync))
+    mode = await anyio.to_thread.run_sync(
+        lambda: ModeStore(settings.state_dir, settings.initial_mode, fsync=settings.fsync)
+    )
     return Store(
         settings=settings,
         backend=backend,
-        wal=Wal(settings.state_dir, fsync=settings.fsync),
+        wal=wal,
         sessions=sessions,
-        mode=ModeStore(settings.state_dir, settings.initial_mode, fsync=settings.fsync),
+        mode=mode,
         capacity=Capacity(
             backend,
             quota=settings.quota_bytes,

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import unit_of_work
+from shared.errors import Conflict
 from storage_element.index import repository as repo
 from storage_element.index.tables import changes, files, generations
 from storage_element.storage.layout import is_sidecar, sidecar_key
@@ -24,6 +25,7 @@ from storage_element.storage.store import Store
 
 log = logging.getLogger("artstore.storage_element.reindex")
 BATCH = 200
+REINDEX_LOCK = 0x4152_5453_5249  # "ARTSRI"
 
 
 async def _load_batch(store: Store, generation: int, batch: list[Sidecar]) -> None:
@@ -92,6 +94,20 @@ async def _catch_up(
 
 
 async def reindex(
+    store: Store, progress: Callable[[dict[str, Any]], None] = lambda _: None
+) -> dict[str, Any]:
+    """One rebuild at a time per index database (server or CLI): a Postgres advisory lock."""
+    async with store.sessions() as lock_session:
+        if not await lock_session.scalar(sa.select(sa.func.pg_try_advisory_lock(REINDEX_LOCK))):
+            raise Conflict("a reindex of this storage element is already running")
+        try:
+            return await _reindex(store, progress)
+        finally:
+            await lock_session.scalar(sa.select(sa.func.pg_advisory_unlock(REINDEX_LOCK)))
+            await lock_session.commit()
+
+
+async def _reindex(
     store: Store, progress: Callable[[dict[str, Any]], None] = lambda _: None
 ) -> dict[str, Any]:
     async with unit_of_work(store.sessions) as session:

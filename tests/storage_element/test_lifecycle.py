@@ -144,3 +144,14 @@ async def test_audit_events_are_delivered_when_credentials_are_configured(
     upload = next(e for e in received if e.get("action") == "file.upload")
     assert upload["target"] == "audited" and upload["actor"]["username"] == "svc-ingester"
     assert upload["details"]["sha256"]
+
+
+async def test_one_reindex_at_a_time(se: SE) -> None:
+    await se.put("one", b"1")
+    results = await asyncio.gather(
+        reindex_module.reindex(se.store), reindex_module.reindex(se.store), return_exceptions=True
+    )
+    refused = [r for r in results if isinstance(r, Exception)]
+    assert len(refused) == 1 and getattr(refused[0], "status", None) == 409
+    listing = (await se.client.get("/api/v1/files", headers=se.auth())).json()["items"]
+    assert [i["file_id"] for i in listing] == ["one"]
