@@ -179,7 +179,7 @@ async def facets(
         *conditions(query, owner_id)
     )
     base = matching.cte("matching")
-    year = sa.cast(sa.func.extract("year", base.c.created_at), sa.Integer)
+    year = sa.cast(sa.func.extract("year", sa.func.timezone("UTC", base.c.created_at)), sa.Integer)
     tag = sa.func.unnest(base.c.tags).table_valued("tag").render_derived()
     copies = catalog_copies.c
     queries: dict[str, sa.Select[Any]] = {
