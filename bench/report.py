@@ -174,6 +174,12 @@ def table(results: dict[str, Any]) -> str:
                     f"  {workload:<10} {direction:<9} {system:<19} {_fmt(f['median']):>10} "
                     f"{metric.replace('_', '/'):<6} {f['spread']:>6.0%}"
                 )
+    groups, rows = cpu_rows(results)
+    if rows:
+        lines += ["", "  CPU ms per operation: " + ", ".join(groups) + ", total"]
+        lines += [
+            "    " + " ".join(f"{c:>9}" if i > 2 else f"{c:<18}" for i, c in enumerate(row)) for row in rows
+        ]
     lines += ["", "  ratios (paired runs: median [min-max])"]
     for r in results.get("ratios", []):
         lines.append(f"    {r['name']:<48} {r['median']:.2f} [{r['min']:.2f}-{r['max']:.2f}]")
@@ -206,6 +212,22 @@ def table(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def cpu_rows(results: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """CPU milliseconds per operation by process group, one row per workload/direction/system."""
+    groups: list[str] = []
+    rows: list[list[str]] = []
+    for workload, directions in results.get("transfers", {}).items():
+        for direction, systems in directions.items():
+            for system, figures in systems.items():
+                cpu = figures.get("cpu_ms_per_op")
+                if not cpu:
+                    continue
+                groups = groups or list(cpu)
+                values = [cpu.get(g, 0.0) for g in groups]
+                rows.append([workload, direction, system, *(_fmt(v) for v in values), _fmt(sum(values))])
+    return groups, rows
+
+
 def markdown(results: dict[str, Any]) -> str:
     """The same figures as :func:`table`, as Markdown tables for docs/performance.md."""
     out = [
@@ -230,6 +252,12 @@ def markdown(results: dict[str, Any]) -> str:
     for r in results.get("ratios", []):
         goal = "" if r["goal"] is None else f">= {r['goal']}"
         out.append(f"| {r['name']} | {r['median']:.2f} | {r['min']:.2f} | {r['max']:.2f} | {goal} |")
+    groups, rows = cpu_rows(results)
+    if rows:
+        head = ["workload", "direction", "system", *groups, "total"]
+        out += ["", "CPU milliseconds per operation, by process (median of the rounds):", ""]
+        out += ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
+        out += ["| " + " | ".join(row) + " |" for row in rows]
     mix = results.get("search", {}).get("mix", {})
     if mix:
         out += [

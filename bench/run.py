@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import random
 import shutil
 import subprocess
@@ -24,7 +25,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bench import catalog, ceilings, clientcost, config, fleet, report, search, seaweed
+from bench import catalog, ceilings, clientcost, config, cpu, fleet, report, search, seaweed
 from bench.client import S3, ArtStore, Failed, session
 from bench.rss import PeakRss
 from bench.transfers import Shape, Target, alternate, artstore_targets, download_run, s3_target, upload_run
@@ -80,8 +81,28 @@ async def wait_known(store: ArtStore, file_ids: list[str], within: float = 120) 
             await asyncio.sleep(0.05)
 
 
+def process_groups(artstore: fleet.Fleet, weed: seaweed.Seaweed) -> cpu.Groups:
+    """Every process a request may touch, by group, for CPU accounting."""
+    pidfile = artstore.var / "postgres" / "data" / "postmaster.pid"
+
+    def groups() -> dict[str, list[int]]:
+        out = {name: [pid] for name, pid in artstore.services.items()}
+        if pidfile.exists():
+            postmaster = int(pidfile.read_text().split()[0])
+            out["postgres"] = [postmaster, *cpu.children(postmaster)]
+        out["seaweedfs"] = [weed.process.pid]
+        out["client"] = [os.getpid()]
+        return out
+
+    return groups
+
+
 async def transfers(
-    sizes: config.Sizes, store: ArtStore, uploads: list[Target], pids: dict[str, dict[str, int]]
+    sizes: config.Sizes,
+    store: ArtStore,
+    uploads: list[Target],
+    pids: dict[str, dict[str, int]],
+    meter: cpu.Meter,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     shapes = [
         Shape("big", 1, sizes.big_mib * 2**20, 1),
@@ -96,7 +117,7 @@ async def transfers(
         await store.fresh_token()
         flat = {f"{group}/{name}": pid for group, m in pids.items() for name, pid in m.items()}
         async with PeakRss(flat) as peak:
-            up = await alternate(uploads, sizes.repeats, partial(upload_run, shape=shape))
+            up = await alternate(uploads, sizes.repeats, partial(upload_run, shape=shape), meter)
             raw_ids = by_name["artstore_raw"].handles[shape.label]
             sample = raw_ids if len(raw_ids) <= 300 else random.sample(raw_ids, 300)
             await wait_known(store, sample)
@@ -109,7 +130,7 @@ async def transfers(
                     handles={shape.label: by_name["seaweed_fsync"].handles[shape.label]},
                 ),
             ]
-            down = await alternate(downloads, sizes.repeats, partial(download_run, shape=shape))
+            down = await alternate(downloads, sizes.repeats, partial(download_run, shape=shape), meter)
         out[shape.label] = {"upload": up, "download": down}
         if shape.label == "big":
             rss = {g: {n: peak.peaks[f"{g}/{n}"] for n in m} for g, m in pids.items()}
@@ -183,8 +204,9 @@ async def measure(sizes: config.Sizes, workdir: Path, smoke: bool, parts: set[st
             await warm_up(uploads)
             pids = {"artstore": artstore.services, "seaweed": {"weed": weed.process.pid}}
             if "transfers" in parts:
+                meter = cpu.Meter(process_groups(artstore, weed))
                 results["transfers"], results["rss_during_1gib"] = await transfers(
-                    sizes, store, uploads, pids
+                    sizes, store, uploads, pids, meter
                 )
             dsn = {"host": artstore.postgres_socket, "user": "postgres", "database": "artstore_query"}
             if "search" in parts:

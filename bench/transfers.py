@@ -8,6 +8,7 @@ operations per second) and per-operation latency.
 from __future__ import annotations
 
 import asyncio
+import statistics
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from typing import Any
 
 from bench import payload
 from bench.client import S3, ArtStore, Body
+from bench.cpu import Meter
 from bench.stats import latency, summary
 
 Put = Callable[[str, Body, int], Awaitable[str]]
@@ -127,20 +129,37 @@ async def alternate(
     targets: list[Target],
     repeats: int,
     one_run: Callable[[Target, int], Awaitable[dict[str, Any]]],
+    meter: Meter | None = None,
 ) -> dict[str, Any]:
-    """``repeats`` rounds; each round runs every target once, the order rotating per round."""
+    """``repeats`` rounds; each round runs every target once, the order rotating per round.
+
+    With a ``meter``, each run also records the CPU milliseconds per operation that each
+    process group spent while it ran.
+    """
     runs: dict[str, list[dict[str, Any]]] = {t.name: [] for t in targets}
     for r in range(repeats):
         order = targets[r % len(targets) :] + targets[: r % len(targets)]
         for target in order:
-            runs[target.name].append(await one_run(target, r))
+            if meter:
+                meter.start()
+            figures = await one_run(target, r)
+            if meter:
+                operations = figures["ops_s"] * figures["seconds"]
+                figures["cpu_ms_per_op"] = {g: s * 1000 / operations for g, s in meter.stop().items()}
+            runs[target.name].append(figures)
     return {name: _combine(items) for name, items in runs.items()}
 
 
 def _combine(items: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
+    combined = {
         "mib_s": summary([i["mib_s"] for i in items]),
         "ops_s": summary([i["ops_s"] for i in items]),
         "latency_p50_ms": summary([i["latency"]["p50_ms"] for i in items]),
         "latency_p95_ms": summary([i["latency"]["p95_ms"] for i in items]),
     }
+    if "cpu_ms_per_op" in items[0]:
+        groups = items[0]["cpu_ms_per_op"]
+        combined["cpu_ms_per_op"] = {
+            g: statistics.median(i["cpu_ms_per_op"][g] for i in items) for g in groups
+        }
+    return combined
