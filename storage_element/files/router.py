@@ -12,9 +12,7 @@ from storage_element.deps import Reader, StoreDep, Writer, service_scope
 from storage_element.files import service
 from storage_element.files.content import respond
 from storage_element.files.schemas import FileList, FilePatch, FileRecord, VerifyResult
-from storage_element.index import repository as repo
 from storage_element.storage import mutate
-from storage_element.storage.sidecar import Sidecar
 
 router = APIRouter(prefix="/api/v1/files", tags=["files"])
 AnyService = Annotated[Principal, Depends(service_scope())]
@@ -44,11 +42,7 @@ async def list_files(
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
-    async with store.sessions() as session:
-        docs, next_cursor = await repo.list_docs(
-            session, q=q, after=repo.decode_cursor(cursor) if cursor else None, limit=limit
-        )
-    return {"items": [service.to_record(store, Sidecar.load(d)) for d in docs], "next_cursor": next_cursor}
+    return await service.list_records(store, q=q, cursor=cursor, limit=limit)
 
 
 @router.get("/{file_id}", response_model=FileRecord)

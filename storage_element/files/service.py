@@ -12,6 +12,7 @@ from typing import Any
 from shared.auth import Principal
 from shared.errors import Forbidden, InvalidInput
 from storage_element.errors import FileNotFound, TooLarge
+from storage_element.index import repository as repo
 from storage_element.storage import mutate, writer
 from storage_element.storage.layout import check_file_id
 from storage_element.storage.sidecar import Owner, Retention, Sidecar, check_limits, record, utcnow
@@ -173,3 +174,13 @@ async def delete(
         sha256=sha256,
         action=action,
     )
+
+
+async def list_records(store: Store, *, q: str | None, cursor: str | None, limit: int) -> dict[str, Any]:
+    try:
+        after = repo.decode_cursor(cursor) if cursor else None
+    except ValueError as exc:
+        raise InvalidInput("cursor is not one this storage element handed out") from exc
+    async with store.sessions() as session:
+        docs, next_cursor = await repo.list_docs(session, q=q, after=after, limit=limit)
+    return {"items": [to_record(store, Sidecar.load(d)) for d in docs], "next_cursor": next_cursor}

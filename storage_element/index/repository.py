@@ -141,7 +141,10 @@ def _cursor(file_id: str) -> str:
 
 
 def decode_cursor(cursor: str) -> str:
-    return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    raw = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True).decode()
+    if not raw:
+        raise ValueError("empty cursor")
+    return raw
 
 
 async def list_docs(

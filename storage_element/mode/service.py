@@ -8,6 +8,7 @@ from shared.auth import Principal
 from shared.db import unit_of_work
 from shared.errors import InvalidInput
 from shared.outbox import audit_event, record
+from shared.version import __version__
 from storage_element.errors import InvalidTransition
 from storage_element.index import repository as repo
 from storage_element.mode.rules import ALLOWED, TRANSITIONS, allowed_operations
@@ -54,3 +55,24 @@ async def change_mode(store: Store, *, mode: str, confirm: bool, actor: Principa
         )
     await store.notify(seq, "mode", gen.feed_epoch)
     return describe(store)
+
+
+async def info(store: Store) -> dict[str, Any]:
+    """``GET /api/v1/info`` (API.md), with the capacity thresholds added."""
+    async with store.sessions() as session:
+        count, _used = await repo.totals(session)
+        gen = await repo.active(session)
+    capacity = await store.capacity.snapshot()
+    return {
+        "id": store.se_id,
+        "name": store.settings.name,
+        "mode": store.mode.current,
+        "allowed_operations": allowed_operations(store.mode.current),
+        "backend": store.backend.kind,
+        "capacity": capacity,
+        "file_count": count,
+        "priority": store.settings.priority,
+        "version": __version__,
+        "feed_epoch": gen.feed_epoch if gen else None,
+        "last_seq": gen.last_seq if gen else 0,
+    }

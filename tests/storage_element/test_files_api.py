@@ -194,6 +194,7 @@ async def test_listing_keyset_pages_and_search(se: SE) -> None:
         await se.client.get(f"/api/v1/files?limit=2&cursor={page['next_cursor']}", headers=se.auth())
     ).json()
     assert [i["file_id"] for i in rest["items"]] == ["a3"] and rest["next_cursor"] is None
+    assert (await se.client.get("/api/v1/files?cursor=%%%", headers=se.auth())).status_code == 422
 
     async def search(q: str) -> list[str]:
         body = (await se.client.get("/api/v1/files", params={"q": q}, headers=se.auth())).json()
