@@ -523,3 +523,40 @@ async def test_a_file_deleted_on_the_se_before_the_catalog_knows_is_404(
         assert await record_of(q, token, file_id) is not None  # no notification, next poll in 30 s
         response = await q.client.get(f"/api/v1/files/{file_id}/download", headers=bearer(token))
         assert response.status_code == 404
+
+
+async def test_a_metadata_update_through_the_ingester_reaches_another_replicas_cache(
+    fleet: Fleet, query: QueryFactory, postgres_server: str, keys: TestKeys
+) -> None:
+    await fleet.start_ses(("rw-1", "rw"))
+    token = keys.user("USER", "alice")
+    slow = {"cache_ttl_seconds": 600.0, "feed_poll_interval_seconds": 60.0}
+    async with (
+        stack(fleet, query, postgres_server, **slow) as (a, ingester),
+        query(storage_elements=fleet.storage_elements(), **slow) as b,
+    ):
+        rec = await upload(
+            ingester,
+            token,
+            b"v1",
+            filename="notes.txt",
+            description="first draft",
+            retention_policy="permanent",
+        )
+        await searchable(a, token, rec["file_id"])
+        await eventually(lambda: record_of(b, token, rec["file_id"]))
+        assert (await record_of(b, token, rec["file_id"]) or {})[
+            "description"
+        ] == "first draft"  # cached in B
+        patched = await ingester.patch(
+            f"/api/v1/files/{rec['file_id']}", json={"description": "final text"}, headers=bearer(token)
+        )
+        assert patched.status_code == 200, patched.text
+
+        async def updated() -> bool:
+            record = await record_of(b, token, rec["file_id"])
+            return record is not None and record["description"] == "final text"
+
+        # Within seconds, well before any TTL: the runner's invalidation reached replica B.
+        await eventually(updated, timeout=10)
+        assert [i["file_id"] for i in await find(b, token, q="final")] == [rec["file_id"]]
