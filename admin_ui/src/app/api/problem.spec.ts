@@ -41,6 +41,15 @@ describe('toUiError', () => {
     expect(e.message).toBe('password: too short; limit: must be <= 1000');
   });
 
+  it('names the offending fields of a problem+json validation error', () => {
+    const e = toUiError(httpError(422, {
+      title: 'Invalid request', status: 422, detail: 'the request has invalid fields', code: 'validation_error',
+      errors: [{ loc: ['body', 'scopes'], msg: 'List should have at least 1 item after validation, not 0', type: 'too_short' }],
+    }));
+    expect(e.message).toBe('the request has invalid fields: scopes: List should have at least 1 item after validation, not 0');
+    expect(e.code).toBe('validation_error');
+  });
+
   it('says when to retry after a 429', () => {
     const e = toUiError(httpError(429, { title: 'Too Many Requests' }, { 'Retry-After': '30' }));
     expect(e.retryAfter).toBe(30);

@@ -99,7 +99,7 @@ export function toUiError(err: unknown): UiError {
     result.code = code;
     result.message = String(body['error_description'] ?? OAUTH_MESSAGES[code] ?? code);
   } else if (typeof body?.['detail'] === 'string') {
-    result.message = body['detail'];
+    result.message = fields.length ? `${body['detail']}: ${fields.join('; ')}` : body['detail'];
   } else if (fields.length) {
     result.message = fields.join('; ');
   } else {

@@ -178,3 +178,17 @@ describe('FileDetails', () => {
     expect(actions).toEqual(['download']);
   });
 });
+
+describe('ServiceAccountDialog', () => {
+  it('returns the name and the chosen scopes', async () => {
+    const { ServiceAccountDialog } = await import('./service-accounts/sa-dialogs');
+    const { MAT_DIALOG_DATA } = await import('@angular/material/dialog');
+    TestBed.configureTestingModule({ providers: [{ provide: MAT_DIALOG_DATA, useValue: null }] });
+    const fixture = TestBed.createComponent(ServiceAccountDialog);
+    fixture.componentInstance.name = ' backup ';
+    fixture.componentInstance.toggle('files:read');
+    fixture.componentInstance.toggle('feed:read');
+    fixture.componentInstance.toggle('feed:read');
+    expect(fixture.componentInstance.result()).toEqual({ name: 'backup', scopes: ['files:read'] });
+  });
+});

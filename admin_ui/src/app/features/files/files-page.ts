@@ -54,7 +54,7 @@ export class FilesPage implements OnInit {
   readonly isOperator = computed(() => hasRole(this.auth.role(), 'OPERATOR'));
   /** With the details panel open, the table keeps its essential columns. */
   readonly visibleColumns = computed(() =>
-    this.selected() ? ['original_filename', 'size', 'retention', 'created_at'] : this.columns);
+    this.selected() ? ['original_filename', 'size', 'retention'] : this.columns);
 
   // The filter form (two-way bound) and the query last sent.
   form: SearchQuery = { q: '', tags: [], meta: [], retention_policy: '' };

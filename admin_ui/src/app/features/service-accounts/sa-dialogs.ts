@@ -23,7 +23,7 @@ export const SCOPES = [
     <h2 mat-dialog-title>{{ data ? 'Scopes of ' + data.name : 'New service account' }}</h2>
     <mat-dialog-content class="dialog-form">
       @if (!data) {
-        <mat-form-field class="full"><mat-label>Name</mat-label><input matInput [(ngModel)]="name" name="name" /></mat-form-field>
+        <mat-form-field class="full"><mat-label>Name</mat-label><input matInput [(ngModel)]="name" name="name" data-testid="sa-name" /></mat-form-field>
       }
       <div class="scope-grid">
         @for (s of scopes; track s) {
@@ -34,7 +34,7 @@ export const SCOPES = [
     <mat-dialog-actions align="end">
       <button mat-button mat-dialog-close>Cancel</button>
       <button mat-flat-button [disabled]="(!data && !name.trim()) || chosen.size === 0"
-              [mat-dialog-close]="{ name: name.trim(), scopes: [...chosen] }">{{ data ? 'Save' : 'Create' }}</button>
+              [mat-dialog-close]="result()">{{ data ? 'Save' : 'Create' }}</button>
     </mat-dialog-actions>
   `,
 })
@@ -43,6 +43,10 @@ export class ServiceAccountDialog {
   readonly scopes = SCOPES;
   name = '';
   readonly chosen = new Set<string>(this.data?.scopes ?? []);
+
+  result(): { name: string; scopes: string[] } {
+    return { name: this.name.trim(), scopes: SCOPES.filter((s) => this.chosen.has(s)) };
+  }
 
   toggle(scope: string): void {
     if (this.chosen.has(scope)) this.chosen.delete(scope);
