@@ -12,7 +12,6 @@ from storage_element.deps import Reader, StoreDep, Writer, service_scope
 from storage_element.files import service
 from storage_element.files.content import respond
 from storage_element.files.schemas import FileList, FilePatch, FileRecord, VerifyResult
-from storage_element.storage import mutate
 
 router = APIRouter(prefix="/api/v1/files", tags=["files"])
 AnyService = Annotated[Principal, Depends(service_scope())]
@@ -58,8 +57,7 @@ async def content(file_id: str, request: Request, store: StoreDep, _: Reader) ->
 
 @router.post("/{file_id}/verify", response_model=VerifyResult)
 async def verify(file_id: str, store: StoreDep, principal: Reader) -> dict[str, Any]:
-    ok, sha256 = await mutate.verify(store, (await service.get(store, file_id)).file_id, actor=principal)
-    return {"ok": ok, "sha256": sha256}
+    return await service.verify(store, file_id, principal)
 
 
 @router.patch("/{file_id}", response_model=FileRecord)

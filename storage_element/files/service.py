@@ -184,3 +184,8 @@ async def list_records(store: Store, *, q: str | None, cursor: str | None, limit
     async with store.sessions() as session:
         docs, next_cursor = await repo.list_docs(session, q=q, after=after, limit=limit)
     return {"items": [to_record(store, Sidecar.load(d)) for d in docs], "next_cursor": next_cursor}
+
+
+async def verify(store: Store, file_id: str, principal: Principal) -> dict[str, Any]:
+    ok, sha256 = await mutate.verify(store, check_file_id(file_id), actor=principal)
+    return {"ok": ok, "sha256": sha256}
