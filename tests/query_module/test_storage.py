@@ -560,3 +560,43 @@ async def test_a_metadata_update_through_the_ingester_reaches_another_replicas_c
         # Within seconds, well before any TTL: the runner's invalidation reached replica B.
         await eventually(updated, timeout=10)
         assert [i["file_id"] for i in await find(b, token, q="final")] == [rec["file_id"]]
+
+
+async def test_keyset_pages_over_uploads_return_each_file_once_while_uploads_continue(
+    fleet: Fleet, query: QueryFactory, postgres_server: str, keys: TestKeys
+) -> None:
+    await fleet.start_ses(("rw-1", "rw"))
+    token = keys.user("USER", "alice")
+    async with stack(fleet, query, postgres_server) as (q, ingester):
+        first = [
+            (
+                await upload(
+                    ingester,
+                    token,
+                    b"x" * (i + 1),
+                    filename=f"page-{i:02d}.txt",
+                    retention_policy="permanent",
+                )
+            )["file_id"]
+            for i in range(10)
+        ]
+        await searchable(q, token, first[-1], q="page")
+        seen: list[str] = []
+        cursor = None
+        n = 0
+        while True:
+            params: dict[str, Any] = {"q": "page", "sort": "size", "order": "desc", "limit": 3}
+            if cursor:
+                params["cursor"] = cursor
+            body = (await q.client.get("/api/v1/search", params=params, headers=bearer(token))).json()
+            seen += [i["file_id"] for i in body["items"]]
+            for size in (1, 50):  # one sorts after the cursor, one before it
+                n += 1
+                late = await upload(
+                    ingester, token, b"y" * size, filename=f"page-late-{n}.txt", retention_policy="permanent"
+                )
+            await searchable(q, token, late["file_id"], q="page")
+            cursor = body["next_cursor"]
+            if not cursor:
+                break
+        assert len(seen) == len(set(seen)) and set(first) <= set(seen)
