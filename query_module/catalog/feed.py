@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -125,7 +126,9 @@ class FeedRunner:
 
 
 class FeedManager:
-    def __init__(self, discovery: Discovery, make_runner: Any, *, interval: float) -> None:
+    def __init__(
+        self, discovery: Discovery, make_runner: Callable[[str], FeedRunner], *, interval: float
+    ) -> None:
         self.discovery = discovery
         self.make_runner = make_runner
         self.interval = interval
@@ -135,7 +138,7 @@ class FeedManager:
     def reconcile(self) -> None:
         known = {se.id for se in self.discovery.all()}
         for se_id in sorted(known - set(self.runners)):
-            runner: FeedRunner = self.make_runner(se_id)
+            runner = self.make_runner(se_id)
             self.runners[se_id] = runner
             self.tasks[se_id] = asyncio.create_task(runner.run(), name=f"feed:{se_id}")
             log.info("feed_runner_started", extra={"se_id": se_id})
