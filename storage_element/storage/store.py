@@ -43,6 +43,9 @@ class Store:
     capacity: Capacity
     redis: Redis | None = None
     _locks: dict[str, asyncio.Lock] = field(default_factory=lambda: defaultdict(asyncio.Lock))
+    # Uploads committed by their sidecar whose index step failed (Postgres unavailable):
+    # finished by the next attempt on the same id, or by recovery at the next start.
+    unindexed: dict[str, tuple[Any, Sidecar]] = field(default_factory=dict)
 
     @property
     def se_id(self) -> str:

@@ -103,6 +103,7 @@ async def put(
     """Store a new file; returns (sidecar, created). ``fields`` are the sidecar's attributes."""
     file_id = str(fields["file_id"])
     async with store.file_lock(file_id):
+        await _finish_unindexed(store, file_id)
         existing = await store.find(file_id)
         if existing is not None:
             return await _retry(existing, body), False
@@ -116,6 +117,16 @@ async def put(
         finally:
             store.capacity.release(reservation, committed=committed)
         return sidecar, True
+
+
+async def _finish_unindexed(store: Store, file_id: str) -> None:
+    pending = store.unindexed.get(file_id)
+    if pending is None:
+        return
+    rec, sidecar = pending
+    await store.index_change("upsert", file_id, sidecar)
+    store.unindexed.pop(file_id, None)
+    await store.wal.done(rec)
 
 
 async def _retry(existing: Sidecar, body: Body) -> Sidecar:
@@ -171,7 +182,11 @@ async def _write(store: Store, fields: dict[str, Any], body: Body, actor: Princi
         actor=actor,
         details={"se_id": store.se_id, "size": size, "sha256": digest, "copy_state": sidecar.copy_state},
     )
-    await store.index_change("upsert", file_id, sidecar, audit=event)  # 7 and 8
+    try:
+        await store.index_change("upsert", file_id, sidecar, audit=event)  # 7 and 8
+    except Exception:
+        store.unindexed[file_id] = (rec, sidecar)  # committed: never rolled back from here
+        raise
     crash_point("put_after_index")
     await store.wal.done(rec)
     return sidecar

@@ -8,6 +8,7 @@ import tracemalloc
 from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
 import pytest
 import sqlalchemy as sa
 
@@ -379,3 +380,30 @@ async def test_patch_accepts_the_flat_retention_of_the_record(se: SE) -> None:
         "/api/v1/files/flat", headers=se.auth(), json={"retention": {"retain_until": "2030-01-01T00:00:00Z"}}
     )
     assert shorter.status_code == 409 and shorter.json()["code"] == "retention_active"
+
+
+async def test_index_failure_after_commit_is_finished_by_the_retry(
+    se: SE, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = se.store.index_change
+    calls = []
+
+    async def failing_once(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args[0])
+        if len(calls) == 1:
+            raise ConnectionError("postgres went away")
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(se.store, "index_change", failing_once)
+    transport = httpx.ASGITransport(app=se.app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://se") as client:
+        headers = {**se.auth(), "X-ArtStore-Attributes": attributes(original_filename="l.txt")}
+        first = await client.put("/api/v1/files/late-index", content=b"committed bytes", headers=headers)
+    assert first.status_code == 500
+    retry = await se.put("late-index", b"committed bytes")
+    assert (
+        retry.status_code == 200 and retry.json()["sha256"] == hashlib.sha256(b"committed bytes").hexdigest()
+    )
+    assert len(list(se.settings.root.rglob("*.attr.json"))) == 1
+    assert se.store.wal.open_records() == [] and se.store.unindexed == {}
+    assert (await se.changes())["items"][-1]["file_id"] == "late-index"
