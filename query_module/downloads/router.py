@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -12,11 +12,10 @@ from query_module.access import ReaderDep
 from query_module.catalog.reader import read_file
 from query_module.catalog.schemas import DownloadLink
 from query_module.downloads import links
-from query_module.downloads.service import open_download
+from query_module.downloads.service import auditor, open_download
 from shared.auth import Principal
 from shared.db import unit_of_work
 from shared.errors import Forbidden, Unauthorized
-from shared.outbox import audit_event, record
 
 router = APIRouter(tags=["downloads"])
 _bearer = HTTPBearer(auto_error=False)
@@ -50,21 +49,14 @@ async def download(
     async with unit_of_work(state.sessions) as session:
         file = await read_file(session=session, cache=state.cache, principal=principal, file_id=file_id)
 
-    async def audit(action: str, outcome: str, details: dict[str, Any]) -> None:
-        event = audit_event(
-            service="query_module",
-            action=action,
-            outcome=outcome,
-            actor=principal,
-            target=file_id,
-            client_ip=request.client.host if request.client else None,
-            user_agent=request.headers.get("user-agent"),
-            details=details,
-        )
-        async with unit_of_work(state.sessions) as session:
-            await record(session, event)
-        state.outbox.wake()
-
+    audit = auditor(
+        state.sessions,
+        state.outbox,
+        principal=principal,
+        file_id=file_id,
+        client_ip=request.client.host if request.client else None,
+        user_agent=request.headers.get("user-agent"),
+    )
     result = await open_download(
         state.storage, file, method=request.method, headers=dict(request.headers), audit=audit
     )

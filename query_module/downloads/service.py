@@ -28,11 +28,15 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from query_module.downloads.breaker import CircuitBreaker
 from query_module.errors import Archived, Corrupt, FileNotFound, StorageUnavailable
 from query_module.metrics import QueryMetrics
+from shared.auth import Principal
+from shared.db import unit_of_work
 from shared.discovery import Discovery
+from shared.outbox import OutboxDeliverer, audit_event, record
 from shared.service_token import ServiceTokenProvider
 
 log = logging.getLogger("artstore.query.download")
@@ -76,6 +80,35 @@ class Download:
     headers: dict[str, str]
     body: AsyncIterator[bytes] | None
     se_id: str
+
+
+def auditor(
+    sessions: async_sessionmaker[AsyncSession],
+    outbox: OutboxDeliverer,
+    *,
+    principal: Principal,
+    file_id: str,
+    client_ip: str | None,
+    user_agent: str | None,
+) -> Audit:
+    """Records download events through the outbox, each in its own transaction."""
+
+    async def audit(action: str, outcome: str, details: dict[str, Any]) -> None:
+        event = audit_event(
+            service="query_module",
+            action=action,
+            outcome=outcome,
+            actor=principal,
+            target=file_id,
+            client_ip=client_ip,
+            user_agent=user_agent,
+            details=details,
+        )
+        async with unit_of_work(sessions) as session:
+            await record(session, event)
+        outbox.wake()
+
+    return audit
 
 
 def content_disposition(filename: str) -> str:
