@@ -410,7 +410,7 @@ async def test_signed_links_work_without_a_token_and_fail_when_expired_or_altere
     await fleet.start_ses(("rw-1", "rw"))
     token = keys.user("USER", "alice")
     data = b"signed link payload " * 1000
-    async with stack(fleet, query, postgres_server, http=True, link_ttl_seconds=2) as (q, ingester):
+    async with stack(fleet, query, postgres_server, http=True, link_ttl_seconds=4) as (q, ingester):
         rec = await upload(ingester, token, data, filename="link.txt", retention_policy="permanent")
         other = await upload(ingester, token, b"other", filename="other.txt", retention_policy="permanent")
         await searchable(q, token, other["file_id"])
@@ -429,7 +429,7 @@ async def test_signed_links_work_without_a_token_and_fail_when_expired_or_altere
             other_file = url.replace(rec["file_id"], other["file_id"])
             assert (await anonymous.get(other_file)).status_code == 403
             assert (await anonymous.get(url.split("?")[0])).status_code == 401
-            await asyncio.sleep(3.1)
+            await asyncio.sleep(5.1)
             expired = await anonymous.get(url)
             assert expired.status_code == 403 and "expired" in expired.json()["detail"]
 
