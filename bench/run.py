@@ -19,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -103,14 +103,15 @@ async def transfers(
     uploads: list[Target],
     pids: dict[str, dict[str, int]],
     meter: cpu.Meter,
-) -> tuple[dict[str, Any], dict[str, Any]]:
+    results: dict[str, Any],
+) -> None:
+    """The three shapes; each one's figures land in ``results`` as soon as it is measured."""
     shapes = [
         Shape("big", 1, sizes.big_mib * 2**20, 1),
         Shape("medium", sizes.medium_count, sizes.medium_kib * 1024, sizes.medium_concurrency),
         Shape("small", sizes.small_count, sizes.small_kib * 1024, sizes.small_concurrency),
     ]
-    out: dict[str, Any] = {}
-    rss: dict[str, Any] = {}
+    out: dict[str, Any] = results.setdefault("transfers", {})
     by_name = {t.name: t for t in uploads}
     for shape in shapes:
         log(f"{shape.label}: {shape.count} x {shape.size / 2**20:g} MiB at concurrency {shape.concurrency}")
@@ -133,8 +134,7 @@ async def transfers(
             down = await alternate(downloads, sizes.repeats, partial(download_run, shape=shape), meter)
         out[shape.label] = {"upload": up, "download": down}
         if shape.label == "big":
-            rss = {g: {n: peak.peaks[f"{g}/{n}"] for n in m} for g, m in pids.items()}
-    return out, rss
+            results["rss_during_1gib"] = {g: {n: peak.peaks[f"{g}/{n}"] for n in m} for g, m in pids.items()}
 
 
 async def warm_up(targets: list[Target]) -> None:
@@ -157,6 +157,16 @@ async def search_bench(sizes: config.Sizes, store: ArtStore, dsn: dict[str, Any]
     queries = search.query_mix(sizes.catalog_rows, sizes.search_queries)
     mix = await search.run_mix(store, queries, sizes.search_concurrency)
     return {"real_uploads": real, "catalog": loaded, "upload_to_searchable": searchable, "mix": mix}
+
+
+@contextlib.contextmanager
+def failure_noted(results: dict[str, Any], part: str) -> Iterator[None]:
+    """A part that fails is recorded (and makes the run exit 1); the other parts still run."""
+    try:
+        yield
+    except Exception as exc:
+        log(f"{part} failed: {exc!r}")
+        results.setdefault("failures", {})[part] = repr(exc)[:2000]
 
 
 def code_version() -> dict[str, Any]:
@@ -205,12 +215,12 @@ async def measure(sizes: config.Sizes, workdir: Path, smoke: bool, parts: set[st
             pids = {"artstore": artstore.services, "seaweed": {"weed": weed.process.pid}}
             if "transfers" in parts:
                 meter = cpu.Meter(process_groups(artstore, weed))
-                results["transfers"], results["rss_during_1gib"] = await transfers(
-                    sizes, store, uploads, pids, meter
-                )
+                with failure_noted(results, "transfers"):
+                    await transfers(sizes, store, uploads, pids, meter, results)
             dsn = {"host": artstore.postgres_socket, "user": "postgres", "database": "artstore_query"}
             if "search" in parts:
-                results["search"] = await search_bench(sizes, store, dsn)
+                with failure_noted(results, "search"):
+                    results["search"] = await search_bench(sizes, store, dsn)
     results["ratios"] = report.ratios(results)
     results["goals"] = report.goals(results)
     results["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
@@ -240,7 +250,9 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(workdir, ignore_errors=True)
     print(report.table(results))
     log(f"results written to {report.write(results)}")
-    return 0
+    for part, error in results.get("failures", {}).items():
+        log(f"FAILED {part}: {error}")
+    return 1 if results.get("failures") else 0
 
 
 if __name__ == "__main__":
