@@ -234,7 +234,7 @@ try {
     await page.locator('[data-testid=details] button', { hasText: 'Make permanent' }).click();
     await page.locator('mat-dialog-container button', { hasText: 'Finalize' }).click();
     await sagaDone(`Finalize ${fileName}`);
-    await eventually(async () => (await page.getByTestId('details').innerText()).includes('permanent'), 'the record to show permanent');
+    await eventually(async () => (await page.getByTestId('details-retention').innerText()).trim() === 'permanent', 'the record to show permanent');
     await shot('files-sagas');
 
     await page.locator('[data-testid=results] tr.mat-mdc-row', { hasText: `${tag}-large` }).click();
@@ -265,10 +265,13 @@ try {
     await eventually(async () => (await row.innerText()).includes('SUSPENDED'), 'the account to be suspended');
 
     await nav('/keys');
-    const before = await page.locator('tr.mat-mdc-row').count();
+    const activeKid = async () => (await page.locator('tr.mat-mdc-row', { hasText: 'active' }).first().locator('td').first().innerText()).trim();
+    await page.locator('tr.mat-mdc-row').first().waitFor();
+    const before = await activeKid();
     await page.locator('button', { hasText: 'Rotate key' }).click();
     await page.locator('mat-dialog-container button', { hasText: 'Rotate' }).click();
-    await eventually(async () => (await page.locator('tr.mat-mdc-row').count()) === before + 1, 'a new signing key');
+    await eventually(async () => (await activeKid()) !== before, 'a new active signing key');
+    assert((await page.locator('tr.mat-mdc-row', { hasText: before }).innerText()).includes('retiring'), 'the previous key keeps verifying (retiring)');
     await shot('keys');
   }, [LOGIN]);
 

@@ -43,7 +43,7 @@ export type FileAction = 'download' | 'edit' | 'finalize' | 'transfer' | 'delete
       <dt>Description</dt><dd>{{ f.description || '—' }}</dd>
       <dt>Tags</dt><dd>@for (t of f.tags; track t) { <span class="badge">{{ t }}</span> } @empty { — }</dd>
       <dt>Metadata</dt><dd>@if (hasMeta()) { <pre class="report">{{ f.metadata | json }}</pre> } @else { — }</dd>
-      <dt>Retention</dt><dd><span class="badge {{ f.retention_policy }}">{{ f.retention_policy }}</span></dd>
+      <dt>Retention</dt><dd><span class="badge {{ f.retention_policy }}" data-testid="details-retention">{{ f.retention_policy }}</span></dd>
       <dt>Expires at</dt><dd>{{ (f.expires_at | date: 'yyyy-MM-dd HH:mm') || '—' }}</dd>
       <dt>Retain until</dt><dd>{{ (f.retain_until | date: 'yyyy-MM-dd') || (f.retention_policy === 'permanent' ? 'indefinitely' : '—') }}</dd>
       <dt>Legal hold</dt><dd>{{ f.legal_hold ? 'yes' : 'no' }}</dd>

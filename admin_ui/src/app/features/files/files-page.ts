@@ -13,7 +13,9 @@ import { MatSelectModule } from '@angular/material/select';
 import { MatSortModule, Sort } from '@angular/material/sort';
 import { MatTableModule } from '@angular/material/table';
 import { MatTooltipModule } from '@angular/material/tooltip';
-import { Subject, catchError, debounceTime, distinctUntilChanged, filter, of, switchMap, firstValueFrom, map } from 'rxjs';
+import {
+  Subject, catchError, debounceTime, distinctUntilChanged, filter, firstValueFrom, map, of, switchMap, take, takeWhile, timer,
+} from 'rxjs';
 
 import { AdminApi, itemsOf } from '../../api/admin.api';
 import { IngesterApi, QueryApi } from '../../api/files.api';
@@ -179,10 +181,19 @@ export class FilesPage implements OnInit {
     this.query.file(file.file_id).subscribe({ next: (fresh) => this.selected.set(fresh), error: () => undefined });
   }
 
+  /** The catalog learns of a new file from the SE's change feed: retry until the record appears. */
   onUploaded(fileId: string): void {
     this.notify.ok('Upload complete.');
-    setTimeout(() => this.load(), 500);
-    if (fileId) this.query.file(fileId).subscribe({ next: (f) => this.selected.set(f), error: () => undefined });
+    if (!fileId) {
+      setTimeout(() => this.load(), 1000);
+      return;
+    }
+    timer(0, 1000)
+      .pipe(take(15), switchMap(() => this.query.file(fileId).pipe(catchError(() => of(null)))), takeWhile((f) => !f, true))
+      .subscribe({
+        next: (f) => { if (f) this.selected.set(f); },
+        complete: () => this.load(),
+      });
   }
 
   async onAction(action: FileAction): Promise<void> {
@@ -260,9 +271,16 @@ export class FilesPage implements OnInit {
     });
   }
 
+  /** After a saga the catalog follows the SEs' change feeds within seconds: re-read until the record moves. */
   private refreshSelected(id: string): void {
-    this.query.file(id).subscribe({ next: (f) => this.selected.set(f), error: () => undefined });
-    this.load();
+    const before = this.selected()?.file_id === id ? this.selected()?.updated_at : undefined;
+    timer(0, 1000)
+      .pipe(take(15), switchMap(() => this.query.file(id).pipe(catchError(() => of(null)))),
+        takeWhile((f) => !f || f.updated_at === before, true))
+      .subscribe({
+        next: (f) => { if (f && this.selected()?.file_id === id) this.selected.set(f); },
+        complete: () => this.load(),
+      });
   }
 
   facetLabel(name: string): string {
