@@ -81,11 +81,9 @@ async def list_cursors(session: AsyncSession) -> list[dict[str, Any]]:
     return [dict(r) for r in rows]
 
 
-async def upsert_copy(
-    session: AsyncSession, se_id: str, mode: str, pass_id: str, record: dict[str, Any]
-) -> str:
+def copy_row(se_id: str, mode: str, pass_id: str, record: dict[str, Any]) -> dict[str, Any]:
     attributes = normalize(record)
-    values = {
+    return {
         "file_id": attributes["file_id"],
         "se_id": se_id,
         "state": copy_state(record, se_id),
@@ -95,14 +93,27 @@ async def upsert_copy(
         "pass_id": pass_id,
         "record": attributes,
     }
-    stmt = insert(catalog_copies).values(**values)
+
+
+async def upsert_copies(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """One statement for many copies (each ``(file_id, se_id)`` at most once)."""
+    if not rows:
+        return
+    stmt = insert(catalog_copies).values(rows)
     await session.execute(
         stmt.on_conflict_do_update(
             index_elements=[catalog_copies.c.file_id, catalog_copies.c.se_id],
-            set_={k: stmt.excluded[k] for k in values if k not in ("file_id", "se_id")},
+            set_={k: stmt.excluded[k] for k in rows[0] if k not in ("file_id", "se_id")},
         )
     )
-    return str(attributes["file_id"])
+
+
+async def upsert_copy(
+    session: AsyncSession, se_id: str, mode: str, pass_id: str, record: dict[str, Any]
+) -> str:
+    row = copy_row(se_id, mode, pass_id, record)
+    await upsert_copies(session, [row])
+    return str(row["file_id"])
 
 
 async def delete_copy(session: AsyncSession, se_id: str, file_id: str) -> None:

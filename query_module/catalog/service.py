@@ -76,23 +76,33 @@ async def pull_once(
 
 
 async def apply_items(session: AsyncSession, cursor: repo.Cursor, items: list[dict[str, Any]]) -> PullResult:
-    """Apply feed items in sequence order; advances ``cursor`` (saved by the caller)."""
+    """Apply feed items in sequence order; advances ``cursor`` (saved by the caller).
+
+    Consecutive upserts are written in one statement (the last one per file wins, as
+    applying them one by one would); a delete or a mode change first writes what is
+    buffered, so the order of effects is the feed's order."""
     result = PullResult()
+    buffered: dict[str, dict[str, Any]] = {}
+
+    async def flush() -> None:
+        await repo.upsert_copies(session, list(buffered.values()))
+        buffered.clear()
+
     for item in sorted(items, key=lambda i: int(i["seq"])):
         seq = int(item["seq"])
         if seq <= cursor.last_seq:
             continue  # already applied (a replayed page)
         op = item.get("op")
         if op == "upsert" and item.get("record"):
-            result.changed.add(
-                await repo.upsert_copy(
-                    session, cursor.se_id, cursor.mode or "rw", cursor.pass_id or "", item["record"]
-                )
-            )
+            row = repo.copy_row(cursor.se_id, cursor.mode or "rw", cursor.pass_id or "", item["record"])
+            buffered[row["file_id"]] = row
+            result.changed.add(row["file_id"])
         elif op == "delete" and item.get("file_id"):
+            buffered.pop(str(item["file_id"]), None)
             await repo.delete_copy(session, cursor.se_id, str(item["file_id"]))
             result.changed.add(str(item["file_id"]))
         elif op == "mode" and item.get("mode"):
+            await flush()
             cursor.mode = str(item["mode"])
             await repo.set_mode(session, cursor.se_id, cursor.mode)
             result.all_changed = True
@@ -100,5 +110,6 @@ async def apply_items(session: AsyncSession, cursor: repo.Cursor, items: list[di
             log.warning("feed_item_ignored", extra={"se_id": cursor.se_id, "seq": seq, "op": op})
         cursor.last_seq = seq
         result.applied += 1
+    await flush()
     await repo.refresh_files(session, result.changed)
     return result

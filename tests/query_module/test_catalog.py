@@ -254,3 +254,27 @@ async def test_an_se_without_an_index_generation_is_skipped(query: QueryFactory)
         async with unit_of_work(q.app.state.sessions) as session:
             cursor = await repo.load_cursor(session, "se-new")
         assert cursor.feed_epoch is None and cursor.pass_id is None
+
+
+async def test_one_page_with_interleaved_operations_applies_in_feed_order(
+    query: QueryFactory, keys: TestKeys
+) -> None:
+    feed = Feed("se-a")
+    a, b, c = make_record(name="a.txt"), make_record(name="b.txt"), make_record(name="c.txt")
+    feed.upsert(a)
+    feed.delete(a["file_id"])
+    feed.upsert({**a, "description": "back again"})
+    feed.upsert(b)
+    feed.mode("ro")
+    feed.delete(b["file_id"])
+    feed.upsert(c)
+    feed.upsert({**c, "revision": 2, "description": "second"})
+    async with query() as q:
+        await apply_feed(q.app, feed, page_size=50)  # everything in one page
+        record_a = await _get(q, keys, a["file_id"])
+        assert record_a is not None and record_a["description"] == "back again"
+        assert record_a["copies"][0]["mode"] == "ro"  # written before the mode change, then marked
+        assert await _get(q, keys, b["file_id"]) is None
+        record_c = await _get(q, keys, c["file_id"])
+        assert record_c is not None and record_c["description"] == "second" and record_c["revision"] == 2
+        assert record_c["copies"][0]["mode"] == "ro"
