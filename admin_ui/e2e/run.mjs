@@ -94,6 +94,7 @@ const word = `zephyr${tag}`;
 const fileName = `e2e-${tag}.bin`;
 const content = randomBytes(256 * 1024 + 123);
 const newUser = `e2e_${tag}`;
+const newUserPassword = `E2e-${randomBytes(9).toString('base64url')}`;
 let seName = '';
 
 try {
@@ -187,7 +188,7 @@ try {
     await nav('/users');
     await page.getByTestId('new-user').click();
     await page.getByTestId('new-username').fill(newUser);
-    await page.getByTestId('new-password').fill(`E2e-${randomBytes(9).toString('base64url')}`);
+    await page.getByTestId('new-password').fill(newUserPassword);
     await page.getByTestId('save-user').click();
     await page.locator('[data-testid=users-table] tr', { hasText: newUser }).waitFor();
     await shot('users');
@@ -275,6 +276,58 @@ try {
     await shot('keys');
   }, [LOGIN]);
 
+  await step('a USER sees files only, changes the password; lockout shown and cleared by unlock', async () => {
+    const userContext = await browser.newContext({ viewport: { width: 420, height: 900 } });
+    await loopbackOnly(userContext);
+    const u = await userContext.newPage();
+    u.setDefaultTimeout(TIMEOUT);
+    const login = async (password) => {
+      await u.goto(`${UI}/login`);
+      await u.getByTestId('login-username').fill(newUser);
+      await u.getByTestId('login-password').fill(password);
+      await u.getByTestId('login-submit').click();
+    };
+    try {
+      await login(newUserPassword);
+      await u.waitForURL('**/files');
+      await u.locator('button[aria-label=Menu]').click();
+      const links = await u.locator('mat-nav-list a').allInnerTexts();
+      assert(links.length === 1 && links[0].includes('Files'), `a USER sees only Files, not ${links.join(', ')}`);
+      await u.screenshot({ path: `${out}files-narrow-user.png`, fullPage: true });
+      await u.keyboard.press('Escape');
+      await u.goto(`${UI}/storage`);
+      await u.waitForURL('**/files');
+
+      const changed = `${newUserPassword}-2`;
+      await u.goto(`${UI}/account/password`);
+      await u.locator('input[formcontrolname=current_password]').fill(newUserPassword);
+      await u.locator('input[formcontrolname=new_password]').fill(changed);
+      await u.locator('input[formcontrolname=confirm]').fill(changed);
+      await u.locator('button[type=submit]').click();
+      await u.locator('.state-box.ok', { hasText: 'Password changed' }).waitFor();
+
+      let message = '';
+      for (let i = 0; i < 8 && !/lock/i.test(message); i++) {
+        await login('wrong-password');
+        message = await u.locator('[role=alert]').innerText();
+      }
+      assert(/lock/i.test(message), `no lockout message after repeated failures (last: ${message})`);
+      await u.screenshot({ path: `${out}login-locked.png` });
+
+      await nav('/users');
+      await page.locator('form.filters input[name=q]').fill(newUser);
+      await page.locator('form.filters button[type=submit]').click();
+      const row = page.locator('[data-testid=users-table] tr', { hasText: newUser });
+      await eventually(async () => (await row.innerText()).includes('LOCKED'), `${newUser} to show LOCKED`);
+      await row.locator('button', { hasText: 'Unlock' }).click();
+      await eventually(async () => (await row.innerText()).includes('ACTIVE'), `${newUser} to be ACTIVE again`);
+      await login(changed);
+      await u.waitForURL('**/files');
+    } finally {
+      await userContext.close();
+    }
+  }, ['create a user']);
+
   await step('every other page renders', async () => {
     for (const [path, name] of [['/service-accounts', 'service-accounts'], ['/dashboard', 'dashboard-after']]) {
       await nav(path);
@@ -284,6 +337,9 @@ try {
       await shot(name);
     }
     await page.goto(`${UI}/forgot-password`);
+    await page.locator('input[formcontrolname=login]').fill(newUser);
+    await page.locator('button[type=submit]').click();
+    await page.locator('.state-box.ok').waitFor();
     await shot('forgot-password');
     assert(pageErrors.length === 0, `uncaught page errors: ${pageErrors.join('; ')}`);
   }, [LOGIN]);
