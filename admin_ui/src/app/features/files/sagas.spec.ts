@@ -28,6 +28,10 @@ describe('SagaTracker', () => {
     const ended: string[] = [];
     tracker.track('s1', 'Delete a.txt', (s) => ended.push(s.state));
     await vi.advanceTimersByTimeAsync(0);
+    // Not yet readable: retried, not reported.
+    ctl.expectOne('http://i/api/v1/sagas/s1').flush({ title: 'Not Found', code: 'saga_not_found' }, { status: 404, statusText: 'Not Found' });
+    expect(tracker.sagas()[0].error).toBeNull();
+    await vi.advanceTimersByTimeAsync(1000);
     ctl.expectOne('http://i/api/v1/sagas/s1').flush({ id: 's1', kind: 'delete', state: 'running', steps: [] });
     expect(tracker.sagas()[0].saga?.state).toBe('running');
     await vi.advanceTimersByTimeAsync(1000);

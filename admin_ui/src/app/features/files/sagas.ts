@@ -1,4 +1,5 @@
 import { Injectable, inject, signal } from '@angular/core';
+import { retry } from 'rxjs';
 
 import { IngesterApi } from '../../api/files.api';
 import { errorLine } from '../../api/problem';
@@ -30,7 +31,9 @@ export class SagaTracker {
 
   track(id: string, label: string, onEnd?: (saga: Saga) => void): void {
     this.sagas.update((list) => [{ id, label, saga: null, error: null }, ...list].slice(0, 10));
-    pollUntil(() => this.api.saga(id), (s) => TERMINAL.includes(s.state), 1000).subscribe({
+    // A saga may not be readable the very instant its 202 arrives (or a replica restarts): retry a few times.
+    const fetch = () => this.api.saga(id).pipe(retry({ count: 5, delay: 1000 }));
+    pollUntil(fetch, (s) => TERMINAL.includes(s.state), 1000).subscribe({
       next: (saga) => {
         this.patch(id, { saga });
         if (TERMINAL.includes(saga.state)) onEnd?.(saga);
