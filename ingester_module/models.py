@@ -5,7 +5,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
-from shared.outbox import metadata
+# The ingester's own tables; the audit outbox (shared.outbox) is created by migration 0001.
+metadata = sa.MetaData()
 
 # One row per saga (finalize, transfer, delete), its progress kept step by step.
 sagas = sa.Table(

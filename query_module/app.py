@@ -27,7 +27,7 @@ from query_module.search.router import router as search_router
 from query_module.settings import Settings
 from query_module.stats.router import router as stats_router
 from shared.app import CoreResources, build_app, core_resources
-from shared.discovery import Discovery, StaticDiscovery, StorageElementInfo
+from shared.coordination import fleet_member
 from shared.http import create_http_client
 from shared.outbox import OutboxDeliverer
 from shared.service_token import ServiceTokenProvider
@@ -35,11 +35,6 @@ from shared.version import __version__
 
 SERVICE = "query_module"
 MIGRATIONS = Path(__file__).parent / "migrations"
-
-
-def build_discovery(settings: Settings) -> Discovery:
-    """Where the storage elements are found (one place, so it can be switched)."""
-    return StaticDiscovery(StorageElementInfo.from_dict(raw) for raw in settings.storage_elements)
 
 
 def _feeds(app: FastAPI, settings: Settings, core: CoreResources, cache: MetadataCache) -> FeedManager:
@@ -96,55 +91,66 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with core_resources(app, settings, migrations=MIGRATIONS) as core:
-            app.state.discovery = build_discovery(settings)
-            app.state.query_metrics = QueryMetrics(app.state.metrics.registry)
             app.state.tokens = ServiceTokenProvider(
                 core.http,
                 settings.admin_url.rstrip("/") + "/api/v1/auth/token",
                 settings.service_client_id,
                 settings.service_client_secret.get_secret_value(),
             )
-            cache = app.state.cache = MetadataCache(
-                core.redis,
-                max_entries=settings.cache_max_entries,
-                ttl=settings.cache_ttl_seconds,
-                redis_ttl=settings.cache_redis_ttl_seconds,
-            )
-            feeds = app.state.feeds = _feeds(app, settings, core, cache)
-            se_client = create_http_client(
-                connect_timeout=settings.http_connect_timeout,
-                read_timeout=settings.http_read_timeout,
-                retries=0,
-            )
-            app.state.storage = Storage(
-                app.state.discovery,
-                se_client,
+            async with fleet_member(
+                app,
+                settings,
+                core,
                 app.state.tokens,
-                CircuitBreaker(
-                    threshold=settings.breaker_failures, reset_after=settings.breaker_reset_seconds
-                ),
-                chunk_bytes=settings.download_chunk_bytes,
-                retry_after=settings.retry_after_seconds,
-                on_stale=feeds.wake,
-                metrics=app.state.query_metrics,
-            )
-            app.state.health.add("feeds", _feeds_check(app, settings), required=False)
-            app.state.outbox = OutboxDeliverer(core.sessions, core.http, app.state.tokens, settings.admin_url)
-            tasks = [
-                asyncio.create_task(feeds.run(), name="feeds"),
-                asyncio.create_task(app.state.outbox.run(), name="outbox"),
-            ]
-            listener = Notifications(core.redis, feeds, cache) if core.redis is not None else None
-            if listener is not None:
-                tasks.append(asyncio.create_task(listener.run(), name="notifications"))
-            try:
-                yield
-            finally:
+                kind=SERVICE,
+                static_storage_elements=settings.storage_elements,
+                discover=True,
+            ) as discovery:
+                app.state.discovery = discovery
+                app.state.query_metrics = QueryMetrics(app.state.metrics.registry)
+                cache = app.state.cache = MetadataCache(
+                    core.redis,
+                    max_entries=settings.cache_max_entries,
+                    ttl=settings.cache_ttl_seconds,
+                    redis_ttl=settings.cache_redis_ttl_seconds,
+                )
+                feeds = app.state.feeds = _feeds(app, settings, core, cache)
+                se_client = create_http_client(
+                    connect_timeout=settings.http_connect_timeout,
+                    read_timeout=settings.http_read_timeout,
+                    retries=0,
+                )
+                app.state.storage = Storage(
+                    app.state.discovery,
+                    se_client,
+                    app.state.tokens,
+                    CircuitBreaker(
+                        threshold=settings.breaker_failures, reset_after=settings.breaker_reset_seconds
+                    ),
+                    chunk_bytes=settings.download_chunk_bytes,
+                    retry_after=settings.retry_after_seconds,
+                    on_stale=feeds.wake,
+                    metrics=app.state.query_metrics,
+                )
+                app.state.health.add("feeds", _feeds_check(app, settings), required=False)
+                app.state.outbox = OutboxDeliverer(
+                    core.sessions, core.http, app.state.tokens, settings.admin_url
+                )
+                tasks = [
+                    asyncio.create_task(feeds.run(), name="feeds"),
+                    asyncio.create_task(app.state.outbox.run(), name="outbox"),
+                ]
+                listener = Notifications(core.redis, feeds, cache) if core.redis is not None else None
                 if listener is not None:
-                    listener.stop()
-                await cancel_all(tasks)
-                await feeds.aclose()
-                await se_client.aclose()
+                    tasks.append(asyncio.create_task(listener.run(), name="notifications"))
+                try:
+                    yield
+                finally:
+                    if listener is not None:
+                        listener.stop()
+                    await cancel_all(tasks)
+                    await feeds.aclose()
+                    await se_client.aclose()
 
     app = build_app(
         settings, service=SERVICE, title="ArtStore query module", version=__version__, lifespan=lifespan

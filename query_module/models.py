@@ -16,7 +16,8 @@ hand in the migration (``0002_catalog``); here the column is only declared for r
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
 
-from shared.outbox import metadata
+# The query module's own tables; the audit outbox (shared.outbox) is created by migration 0001.
+metadata = sa.MetaData()
 
 catalog_copies = sa.Table(
     "catalog_copies",

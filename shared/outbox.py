@@ -177,6 +177,8 @@ class OutboxDeliverer:
             except Exception as exc:
                 log.warning("audit_delivery_failed", extra={"error": repr(exc)})
                 backoff = min(backoff * 2, self.max_backoff)
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), backoff)
+                async with asyncio.timeout(backoff):
+                    await self._wake.wait()
             self._wake.clear()

@@ -58,7 +58,8 @@ class Publisher:
     async def run(self) -> None:
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.republish_interval)
+                async with asyncio.timeout(self.republish_interval):
+                    await self._wake.wait()
             self._wake.clear()
             for _ in range(100):  # the requesting transaction commits within moments
                 try:

@@ -8,7 +8,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 
-from shared.outbox import metadata
+# The SE's own tables; the audit outbox (shared.outbox) is created by migration 0001.
+metadata = sa.MetaData()
 
 generations = sa.Table(
     "index_generations",

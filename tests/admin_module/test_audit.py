@@ -14,7 +14,6 @@ import sqlalchemy as sa
 from shared.auth import Principal
 from shared.db import create_engine, session_factory, unit_of_work
 from shared.outbox import OutboxDeliverer, audit_event, outbox_table, record
-from shared.outbox import metadata as outbox_metadata
 from shared.service_token import ServiceTokenProvider
 from tests.admin_module.conftest import FLEET_SECRETS, Admin
 
@@ -219,7 +218,7 @@ async def test_another_services_outbox_is_delivered_once_in_order(
     engine = create_engine(other_database_url, pool_size=2)
     try:
         async with engine.begin() as conn:
-            await conn.run_sync(outbox_metadata.create_all)
+            await conn.run_sync(outbox_table.create)
         sessions = session_factory(engine)
         async with unit_of_work(sessions) as session:
             for i in range(5):
