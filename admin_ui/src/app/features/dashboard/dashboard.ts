@@ -109,6 +109,11 @@ export class DashboardPage implements OnInit, OnDestroy {
     this.ngOnInit();
   }
 
+  /** Files and bytes the catalog counts on this SE (from the stats). */
+  filesOn(id: string): GroupRow | undefined {
+    return this.stats()?.byStorageElement.find((r) => r.key === id);
+  }
+
   capacityClass(se: StorageElement): string {
     const p = percentUsed(se.capacity?.used, se.capacity?.total);
     return p >= 95 ? 'full' : p >= 80 ? 'high' : '';
