@@ -71,7 +71,6 @@ class Settings(ServiceSettings):
     se_call_timeout_seconds: float = Field(
         5.0, gt=0, description="timeout of the admin's calls to a storage element"
     )
-    heartbeat_seconds: float = Field(5.0, gt=0, description="how often the admin records its own heartbeat")
     heartbeat_stale_seconds: float = Field(
         20.0, gt=0, description="an instance not heard from for this long is shown as stale in the fleet view"
     )

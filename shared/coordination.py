@@ -42,8 +42,6 @@ async def fleet_member(
     kind: str,
     static_storage_elements: Sequence[dict[str, Any]] = (),
     discover: bool = False,
-    discovery_refresh_seconds: float = 10.0,
-    heartbeat_seconds: float = 5.0,
 ) -> AsyncIterator[Discovery | None]:
     heartbeat = Heartbeat(
         core.http,
@@ -52,7 +50,7 @@ async def fleet_member(
         kind=kind,
         instance_id=settings.instance_id,
         url=settings.public_url,
-        interval=heartbeat_seconds,
+        interval=settings.heartbeat_seconds,
     )
     app.state.heartbeat = heartbeat
     beating = asyncio.create_task(heartbeat.run(), name="heartbeat")
@@ -64,7 +62,7 @@ async def fleet_member(
         redis_discovery = RedisDiscovery(
             core.redis,
             admin_snapshot_fetcher(core.http, settings.admin_url, tokens),
-            refresh_interval=discovery_refresh_seconds,
+            refresh_interval=settings.discovery_refresh_seconds,
         )
         await redis_discovery.start()
         app.state.health.add("discovery", redis_discovery.health, required=False)

@@ -75,6 +75,12 @@ class ServiceSettings(BaseSettings):
     http_connect_timeout: float = Field(5.0, description="connect timeout of calls to other services (s)")
     http_read_timeout: float = Field(60.0, description="read timeout of calls to other services (s)")
     http_retries: int = Field(3, description="retries of idempotent calls to other services (with backoff)")
+    heartbeat_seconds: float = Field(
+        5.0, gt=0, description="how often this instance heartbeats to the admin module"
+    )
+    discovery_refresh_seconds: float = Field(
+        10.0, gt=0, description="storage-element discovery re-reads its snapshot at least this often"
+    )
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> ServiceSettings:

@@ -12,9 +12,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import httpx
 from fastapi import FastAPI
 
 from shared.app import build_app, core_resources
+from shared.heartbeat import Heartbeat
 from shared.outbox import OutboxDeliverer
 from shared.service_token import ServiceTokenProvider
 from shared.version import __version__
@@ -25,11 +27,33 @@ from storage_element.jobs.registry import Jobs
 from storage_element.jobs.router import router as jobs_router
 from storage_element.lifecycle import build_store, prepare
 from storage_element.mode.router import router as mode_router
+from storage_element.registration import register_until_accepted
 from storage_element.settings import Settings
 from storage_element.storage.backends.base import Backend
 
 SERVICE = "storage_element"
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def _fleet_tasks(
+    settings: Settings, http: httpx.AsyncClient, tokens: ServiceTokenProvider
+) -> list[asyncio.Task[None]]:
+    """Self-registration with the admin module (retried until accepted) and the heartbeat."""
+    url = settings.public_url or f"http://{settings.host}:{settings.port}"
+    heartbeat = Heartbeat(
+        http,
+        tokens,
+        settings.admin_url,
+        kind=SERVICE,
+        instance_id=settings.instance_id or settings.se_id,
+        url=url,
+        interval=settings.heartbeat_seconds,
+    )
+    registration = register_until_accepted(http, tokens, settings.admin_url, se_id=settings.se_id, url=url)
+    return [
+        asyncio.create_task(registration, name="registration"),
+        asyncio.create_task(heartbeat.run(), name="heartbeat"),
+    ]
 
 
 def create_app(settings: Settings | None = None, *, backend: Backend | None = None) -> FastAPI:
@@ -52,6 +76,7 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
                 )
                 deliverer = OutboxDeliverer(core.sessions, core.http, tokens, settings.admin_url)
                 tasks.append(asyncio.create_task(deliverer.run(), name="outbox"))
+                tasks += _fleet_tasks(settings, core.http, tokens)
             try:
                 yield
             finally:
