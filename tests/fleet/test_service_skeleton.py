@@ -24,6 +24,12 @@ def settings_for(service: str, **values: Any) -> Any:
     if service == "admin_module":
         # Outside development the admin refuses to start without a real key-encryption key.
         values.setdefault("key_encryption_key", "skeleton-test-kek-0123456789abcdef")
+    if service in ("ingester_module", "query_module"):
+        # A static SE list: with no admin module reachable, registry discovery would
+        # (rightly) report readiness "degraded"; that case has its own coordination test.
+        values.setdefault("storage_elements", [{"id": "se-1", "url": "http://127.0.0.1:9", "mode": "rw"}])
+    if service == "query_module":
+        values.setdefault("link_secret", "skeleton-test-link-0123456789abcdef")
     return module.Settings(env="test", **values)
 
 
