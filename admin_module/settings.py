@@ -17,51 +17,99 @@ DEVELOPMENT_KEK = "dev-only-key-encryption-key-do-not-use"
 class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="ARTSTORE_ADMIN_", extra="ignore", validate_default=True)
 
-    port: int = 8000
-    # The admin reads its JWKS from its own database: refetching on an unknown kid is cheap.
-    jwks_min_refresh_seconds: float = 1.0
-    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/artstore_admin"
+    port: int = Field(8000, description="port to listen on")
+    jwks_min_refresh_seconds: float = Field(
+        1.0,
+        description="at most one JWKS refetch per this many seconds on an unknown kid (the admin reads "
+        "its own database, so refetching is cheap)",
+    )
+    database_url: str = Field(
+        "postgresql+asyncpg://postgres@127.0.0.1:5432/artstore_admin",
+        description="SQLAlchemy URL of the admin's database (users, keys, service accounts, registry, audit)",
+    )
 
-    # Bootstrap ADMIN: created once, never overwritten.
-    bootstrap_username: str = "admin"
-    bootstrap_password: SecretStr | None = None
-    bootstrap_password_file: Path | None = None
-    # The fleet's own service accounts: client_id -> secret (JSON in ARTSTORE_ADMIN_FLEET_SECRETS).
-    fleet_secrets: dict[str, SecretStr] = Field(default_factory=dict)
+    bootstrap_username: str = Field(
+        "admin", description="username of the first ADMIN, created at start-up when no ADMIN exists"
+    )
+    bootstrap_password: SecretStr | None = Field(
+        None,
+        description="password of the first ADMIN; when empty one is generated and logged once. "
+        "Never applied to an existing user",
+    )
+    bootstrap_password_file: Path | None = Field(
+        None, description="file (mode 600) the generated bootstrap password is also written to"
+    )
+    fleet_secrets: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description='JSON map of the fleet\'s own service accounts, {"<client_id>": "<secret>"}; '
+        "these secrets do not expire (72 bytes at most)",
+    )
 
-    # Signing keys: private keys are encrypted with this key-encryption key (or the file's content).
-    key_encryption_key: SecretStr | None = None
-    key_encryption_key_file: Path | None = None
-    key_rotation_days: float = 30.0
-    key_rotation_check_seconds: float = 3600.0
-    rsa_key_size: int = 2048
+    key_encryption_key: SecretStr | None = Field(
+        None,
+        description="key that encrypts the JWT signing keys at rest (16 characters at least, "
+        "required outside development)",
+    )
+    key_encryption_key_file: Path | None = Field(
+        None, description="file holding the key-encryption key, read when key_encryption_key is empty"
+    )
+    key_rotation_days: float = Field(30.0, description="age (days) after which the signing key is rotated")
+    key_rotation_check_seconds: float = Field(
+        3600.0, description="how often the signing key's age is checked for rotation"
+    )
+    rsa_key_size: int = Field(2048, description="size in bits of new RSA signing keys")
 
     # Tokens.
-    access_token_lifetime_seconds: int = 1800
-    refresh_token_lifetime_seconds: int = 7 * 24 * 3600
+    access_token_lifetime_seconds: int = Field(1800, description="lifetime of an access token (s)")
+    refresh_token_lifetime_seconds: int = Field(
+        7 * 24 * 3600, description="lifetime of a user's refresh token (s)"
+    )
 
     # Passwords, lockout, brute force.
-    bcrypt_rounds: int = Field(default=12, ge=4, le=16)
-    password_min_length: int = Field(default=12, ge=8)
-    password_history: int = Field(default=5, ge=1)
-    lockout_threshold: int = 5
-    lockout_window_seconds: int = 15 * 60
-    lockout_duration_seconds: int = 15 * 60
-    rate_limit_window_seconds: int = 60
-    rate_limit_per_ip: int = 60
-    rate_limit_per_username: int = 20
-    service_secret_lifetime_days: int = 365
+    bcrypt_rounds: int = Field(
+        default=12, ge=4, le=16, description="bcrypt cost factor of password and secret hashes"
+    )
+    password_min_length: int = Field(
+        default=12, ge=8, description="minimum length of a local user's password (characters)"
+    )
+    password_history: int = Field(
+        default=5, ge=1, description="a new password may not repeat any of this many previous ones"
+    )
+    lockout_threshold: int = Field(
+        5, description="failed logins inside the lockout window that lock a local account"
+    )
+    lockout_window_seconds: int = Field(15 * 60, description="window in which failed logins are counted (s)")
+    lockout_duration_seconds: int = Field(15 * 60, description="how long a locked account stays locked (s)")
+    rate_limit_window_seconds: int = Field(60, description="window of the token endpoint's rate limits (s)")
+    rate_limit_per_ip: int = Field(
+        60, description="token requests allowed per client IP and window; beyond, 429 with Retry-After"
+    )
+    rate_limit_per_username: int = Field(
+        20, description="token requests allowed per username (or client_id) and window; beyond, 429"
+    )
+    service_secret_lifetime_days: int = Field(
+        365, description="days until a service account's secret expires (the fleet's own never expire)"
+    )
 
     # Password reset by mail.
-    password_reset_lifetime_seconds: int = 15 * 60
-    password_reset_url: str = "http://127.0.0.1:4200/reset-password"  # noqa: S105 (a URL)
-    smtp_host: str | None = None
-    smtp_port: int = 25
-    smtp_tls: Literal["none", "starttls", "ssl"] = "none"
-    smtp_username: str | None = None
-    smtp_password: SecretStr | None = None
-    smtp_sender: str = "artstore@localhost"
-    smtp_timeout: float = 10.0
+    password_reset_lifetime_seconds: int = Field(
+        15 * 60, description="how long a password-reset link stays valid (s)"
+    )
+    password_reset_url: str = Field(
+        "http://127.0.0.1:4200/reset-password",
+        description="page of the admin UI that reset mails link to (the token is added as ?token=)",
+    )
+    smtp_host: str | None = Field(
+        None, description="SMTP server of outgoing mail; when empty no mail is sent (it is logged)"
+    )
+    smtp_port: int = Field(25, description="port of the SMTP server")
+    smtp_tls: Literal["none", "starttls", "ssl"] = Field(
+        "none", description="none, starttls (upgrade a plain connection) or ssl (TLS from the start)"
+    )
+    smtp_username: str | None = Field(None, description="SMTP login; empty = no authentication")
+    smtp_password: SecretStr | None = Field(None, description="SMTP password, used with smtp_username")
+    smtp_sender: str = Field("artstore@localhost", description="From address of outgoing mail")
+    smtp_timeout: float = Field(10.0, description="timeout of the SMTP connection and commands (s)")
 
     # The storage-element registry, its health polling and the fleet view.
     health_poll_seconds: float = Field(10.0, gt=0, description="how often every storage element is polled")
@@ -78,8 +126,10 @@ class Settings(ServiceSettings):
         3600.0, gt=0, description="an instance not heard from for this long leaves the fleet view"
     )
 
-    # The LDAP directory (ARTSTORE_ADMIN_LDAP_*, admin_module/ldap/settings.py); off without URLs.
-    ldap: LdapSettings = Field(default_factory=LdapSettings)
+    ldap: LdapSettings = Field(
+        default_factory=LdapSettings,
+        description="the LDAP directory (ARTSTORE_ADMIN_LDAP_*, below); off without URLs",
+    )
 
     @field_validator("fleet_secrets")
     @classmethod

@@ -6,7 +6,7 @@ import tempfile
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
@@ -17,35 +17,64 @@ Mode = Literal["edit", "rw", "ro", "ar"]
 class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="ARTSTORE_STORAGE_", extra="ignore", validate_default=True)
 
-    port: int = 8010
-    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/artstore_storage"
+    port: int = Field(8010, description="port to listen on")
+    database_url: str = Field(
+        "postgresql+asyncpg://postgres@127.0.0.1:5432/artstore_storage",
+        description="SQLAlchemy URL of this SE's index database (rebuildable from the sidecars)",
+    )
 
-    # This service's own account at the admin module (client credentials grant).
-    service_client_id: str = "svc-storage"
-    service_client_secret: SecretStr = SecretStr("")
+    service_client_id: str = Field("svc-storage", description="this service's client id at the admin module")
+    service_client_secret: SecretStr = Field(
+        SecretStr(""),
+        description="this service's client secret (client credentials grant); empty = no audit delivery, "
+        "registration or heartbeat",
+    )
 
-    se_id: str = "se-1"
-    name: str = ""
-    initial_mode: Mode = "rw"  # used only when the SE has no persisted mode yet
-    priority: int = 100  # lower = preferred
-    # Data directory (local backend) and local state (WAL, persisted mode). Empty = a
-    # directory under the system temp dir named after se_id (development only).
-    root: Path = Path()
-    state_dir: Path = Path()
-    backend: Literal["local", "s3"] = "local"
-    s3_endpoint: str = ""
-    s3_access_key: str = ""
-    s3_secret_key: SecretStr = SecretStr("")
-    s3_bucket: str = "artstore"
-    s3_secure: bool = False
-    s3_prefix: str = ""
-    quota_bytes: int = 0  # 0 = limited by free space only
-    max_upload_bytes: int = 10 * 1024**3
-    fsync: bool = True
-    retention_interval_seconds: float = 300.0
-    scrub_mib_per_second: float = 50.0
-    capacity_warning_ratio: float = 0.80
-    capacity_critical_ratio: float = 0.95
+    se_id: str = Field("se-1", description="this storage element's id, unique in the fleet")
+    name: str = Field("", description="display name of this SE; empty = se_id")
+    initial_mode: Mode = Field(
+        "rw", description="edit, rw, ro or ar; used only when the SE has no persisted mode yet"
+    )
+    priority: int = Field(100, description="placement order among writable SEs: lower = filled first")
+    root: Path = Field(
+        Path(),
+        description="data directory of the local backend; empty = <temp dir>/artstore-<se_id>/data "
+        "(development only)",
+    )
+    state_dir: Path = Field(
+        Path(),
+        description="local state (WAL, persisted mode); empty = <temp dir>/artstore-<se_id>/state "
+        "(development only)",
+    )
+    backend: Literal["local", "s3"] = Field(
+        "local", description="where the bytes live: local (the root directory) or s3"
+    )
+    s3_endpoint: str = Field(
+        "", description="host[:port] of the S3 endpoint (s3 backend; a scheme is ignored, see s3_secure)"
+    )
+    s3_access_key: str = Field("", description="S3 access key (s3 backend)")
+    s3_secret_key: SecretStr = Field(SecretStr(""), description="S3 secret key (s3 backend)")
+    s3_bucket: str = Field("artstore", description="S3 bucket, created if missing (s3 backend)")
+    s3_secure: bool = Field(False, description="use HTTPS to reach the S3 endpoint")
+    s3_prefix: str = Field("", description="key prefix of this SE's objects in the bucket; empty = none")
+    quota_bytes: int = Field(0, description="capacity of this SE (bytes); 0 = limited by free space only")
+    max_upload_bytes: int = Field(10 * 1024**3, description="largest file accepted (bytes); larger = 413")
+    fsync: bool = Field(
+        True,
+        description="fsync data, sidecars, WAL and mode to disk before acknowledging a write",
+    )
+    retention_interval_seconds: float = Field(
+        300.0, description="how often an edit SE deletes its expired temporary files (s)"
+    )
+    scrub_mib_per_second: float = Field(
+        50.0, description="read rate limit of the integrity scrub (MiB/s); 0 = unthrottled"
+    )
+    capacity_warning_ratio: float = Field(
+        0.80, description="share of capacity used (and reserved) from which the SE reports warning"
+    )
+    capacity_critical_ratio: float = Field(
+        0.95, description="share of capacity used (and reserved) from which the SE reports critical"
+    )
 
     @model_validator(mode="after")
     def _default_dirs(self) -> Settings:

@@ -41,27 +41,57 @@ class LdapSettings(BaseSettings):
         env_prefix="ARTSTORE_ADMIN_LDAP_", extra="ignore", validate_default=True
     )
 
-    urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    start_tls: bool = False
-    ca_file: str | None = None
-    bind_dn: str = "cn=readonly,dc=artstore,dc=local"
-    bind_password: SecretStr = SecretStr("")
-    users_base: str = "ou=users,dc=artstore,dc=local"
-    dismissed_base: str = "ou=dismissed,dc=artstore,dc=local"
-    groups_base: str = "ou=Groups,dc=artstore,dc=local"
-    user_filter: str = "(objectClass=inetOrgPerson)"
-    group_filter: str = "(objectClass=groupOfNames)"
-    group_member_attr: str = "member"
-    attr_uid: str = "uid"
-    attr_mail: str = "mail"
-    attr_given_name: str = "givenName"
-    attr_sn: str = "sn"
-    attr_cn: str = "cn"
-    group_roles: dict[str, Role] = Field(default_factory=lambda: dict(DEFAULT_GROUP_ROLES))
-    precedence: Literal["local", "ldap"] = "local"
-    sync_interval_seconds: float = Field(default=900.0, gt=0)
-    connect_timeout: float = Field(default=5.0, gt=0)
-    operation_timeout: float = Field(default=10.0, gt=0)
+    urls: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="ldap:// or ldaps:// URLs, comma-separated or a JSON list, tried in order (failover); "
+        "empty = the directory is off",
+    )
+    start_tls: bool = Field(
+        False, description="upgrade ldap:// connections with StartTLS (ldaps:// URLs use TLS anyway)"
+    )
+    ca_file: str | None = Field(
+        None, description="CA bundle verifying the server certificate; empty = the system store"
+    )
+    bind_dn: str = Field(
+        "cn=readonly,dc=artstore,dc=local", description="DN of the read-only service account"
+    )
+    bind_password: SecretStr = Field(SecretStr(""), description="password of the service account")
+    users_base: str = Field("ou=users,dc=artstore,dc=local", description="subtree searched for active people")
+    dismissed_base: str = Field(
+        "ou=dismissed,dc=artstore,dc=local",
+        description="subtree of dismissed people: found there, a user is deactivated",
+    )
+    groups_base: str = Field("ou=Groups,dc=artstore,dc=local", description="subtree searched for groups")
+    user_filter: str = Field(
+        "(objectClass=inetOrgPerson)",
+        description="LDAP filter of person entries, ANDed with (<attr_uid>=<login>)",
+    )
+    group_filter: str = Field("(objectClass=groupOfNames)", description="LDAP filter of group entries")
+    group_member_attr: str = Field("member", description="group attribute listing its members' DNs")
+    attr_uid: str = Field("uid", description="person attribute holding the login (username)")
+    attr_mail: str = Field("mail", description="person attribute holding the e-mail address")
+    attr_given_name: str = Field("givenName", description="person attribute holding the given name")
+    attr_sn: str = Field("sn", description="person attribute holding the surname")
+    attr_cn: str = Field("cn", description="attribute holding a person's full name and a group's name")
+    group_roles: dict[str, Role] = Field(
+        default_factory=lambda: dict(DEFAULT_GROUP_ROLES),
+        description='JSON map {"<group cn or DN>": "ADMIN"|"OPERATOR"|"USER"}; the highest role of a '
+        "person's groups wins; a person in no mapped group has no access",
+    )
+    precedence: Literal["local", "ldap"] = Field(
+        "local",
+        description="on a name clash, local: the LOCAL user keeps its name; ldap: the directory "
+        "person takes the account over",
+    )
+    sync_interval_seconds: float = Field(
+        default=900.0, gt=0, description="how often people and groups are synchronised from the directory (s)"
+    )
+    connect_timeout: float = Field(
+        default=5.0, gt=0, description="timeout of connecting to one directory server (s)"
+    )
+    operation_timeout: float = Field(
+        default=10.0, gt=0, description="timeout of one bind or search (s, whole seconds)"
+    )
 
     @field_validator("urls", mode="before")
     @classmethod
