@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
@@ -123,19 +123,29 @@ async def change_mode(
     return forwarded(result)
 
 
-@router.post("/api/v1/storage-elements/{se_id}/maintenance/{kind}", status_code=202)
-async def start_maintenance(
-    se_id: str,
-    kind: Literal["reindex", "scrub", "consistency"],
-    request: Request,
-    session: SessionDep,
-    ctx: ContextDep,
-    who: Operator,
-) -> Response:
-    result = await service.maintenance(
-        session, request.app.state.se_client, se_id, kind, actor=actor_of(who), ctx=ctx
+def _maintenance_route(kind: str) -> None:
+    """One explicit route per job kind, as in API.md (so each is its own OpenAPI operation)."""
+
+    async def start(
+        se_id: str, request: Request, session: SessionDep, ctx: ContextDep, who: Operator
+    ) -> Response:
+        result = await service.maintenance(
+            session, request.app.state.se_client, se_id, kind, actor=actor_of(who), ctx=ctx
+        )
+        return forwarded(result)
+
+    router.add_api_route(
+        f"/api/v1/storage-elements/{{se_id}}/maintenance/{kind}",
+        start,
+        methods=["POST"],
+        status_code=202,
+        name=f"start_{kind}",
+        summary=f"Start a {kind} job on the storage element (forwarded to it)",
     )
-    return forwarded(result)
+
+
+for _kind in service.MAINTENANCE_KINDS:
+    _maintenance_route(_kind)
 
 
 @router.get("/api/v1/storage-elements/{se_id}/maintenance/jobs/{job_id}")
