@@ -56,12 +56,17 @@ class Body:
         self._source = source
         self.started = False
         self.sent = 0
+        self.broken = False  # the source itself raised (client gone, too large, a bad late field)
 
     async def chunks(self) -> AsyncIterator[bytes]:
         self.started = True
-        async for chunk in self._source:
-            self.sent += len(chunk)
-            yield chunk
+        try:
+            async for chunk in self._source:
+                self.sent += len(chunk)
+                yield chunk
+        except Exception:
+            self.broken = True
+            raise
 
 
 def encode_attributes(attributes: Mapping[str, Any]) -> str:

@@ -66,6 +66,8 @@ async def place(
         try:
             result = await attempt(se)
         except (StorageError, StorageUnreachable) as exc:
+            if body is not None and body.broken:
+                raise  # the caller's body failed, not the SE: no mark against its breaker
             record_outcome(breakers, se.id, exc)
             log.warning("placement_refused", extra={"se_id": se.id, "error": str(exc)})
             if not _moves_on(exc) or (body is not None and body.started):
