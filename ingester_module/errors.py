@@ -65,3 +65,14 @@ class StorageRejected(ArtStoreError):
     """An SE answered an error we pass on with its own status and code."""
 
     status, code, title = 502, "storage_error", "The storage element refused the request"
+
+
+class AttributesNotApplied(ArtStoreError):
+    """The upload committed, but the follow-up PATCH of its late fields failed (ADR 0003).
+
+    502 like :class:`StorageRejected` (the SE failed, not the client), with its own code:
+    the body names the stored ``file_id`` and the fields it lacks, so the client completes
+    it with a PATCH (or deletes it) instead of uploading a second copy.
+    """
+
+    status, code, title = 502, "attributes_not_applied", "The file was stored without some of its attributes"

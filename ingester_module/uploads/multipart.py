@@ -4,15 +4,18 @@ Starlette's form parsing spools files to disk; this reader never holds more than
 received chunk of the file: the caller pulls the file part's data as the storage element
 asks for it, and the parser is fed from the request stream only on demand.
 
-Fields must come before the file part (browsers and HTTP libraries send them in form
-order, fields first): the storage element needs them in the upload's headers. A field
-after the file is refused (422) and the upload is aborted before it commits.
+Fields before the file part travel to the storage element in the upload's headers. Fields
+after it (curl ``-F file=@x -F description=...`` and many libraries send them so) are
+collected while the file's bytes are still in flight and handed to :attr:`on_late_fields`
+once the body has ended, *before* the generator returns: the SE commits only when the body
+ends, so a late field that the callback refuses (422) aborts the upload and nothing is
+stored. Accepted late fields are applied after the commit by the uploads service (ADR 0003).
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +51,9 @@ class MultipartReader:
         self._value = bytearray()
         self._headers: dict[str, str] = {}
         self._finished = False
+        self._fields_size = 0
+        # Called with the fields that followed the file part, when the body has ended.
+        self.on_late_fields: Callable[[dict[str, list[str]]], None] | None = None
         callbacks: Any = {
             "on_part_begin": self._part_begin,
             "on_part_data": lambda d, s, e: self._events.append(("data", bytes(d[s:e]))),
@@ -86,31 +92,50 @@ class MultipartReader:
     async def read_until_file(self) -> tuple[dict[str, list[str]], FilePart]:
         """Collect the fields before the file part; return them and the file part."""
         fields: dict[str, list[str]] = {}
-        size = 0
         while True:
             kind, value = await self._event()
             if kind == "end":
                 raise InvalidField("the form has no file part", errors=[{"loc": ["file"], "msg": "missing"}])
             if kind != "headers":
                 continue
-            _, params = parse_options_header(value.get("content-disposition", ""))
-            name = params.get(b"name", b"").decode("utf-8", "replace")
-            if name == FILE_FIELD or b"filename" in params:
-                filename = params.get(b"filename", b"").decode("utf-8", "replace")
+            name, filename = _disposition(value)
+            if filename is not None:
                 return fields, FilePart(filename, value.get("content-type"), self._file_chunks())
-            data = bytearray()
-            while (event := await self._event())[0] == "data":
-                data.extend(event[1])
-                size += len(event[1])
-                if size > MAX_FIELDS_BYTES:
-                    raise _bad("the form fields are larger than 64 KiB")
-            fields.setdefault(name, []).append(data.decode("utf-8", "replace"))
+            fields.setdefault(name, []).append(await self._field_value())
+
+    async def _field_value(self) -> str:
+        """The current field part's value; the form's fields together stay under 64 KiB."""
+        data = bytearray()
+        while (event := await self._event())[0] == "data":
+            data.extend(event[1])
+            self._fields_size += len(event[1])
+            if self._fields_size > MAX_FIELDS_BYTES:
+                raise _bad("the form fields are larger than 64 KiB")
+        return data.decode("utf-8", "replace")
 
     async def _file_chunks(self) -> AsyncIterator[bytes]:
         while (event := await self._event())[0] == "data":
             yield event[1]
+        late: dict[str, list[str]] = {}
         while (event := await self._event())[0] != "end":
-            if event[0] == "headers":
-                raise _bad("fields after the file part are not accepted; send them first")
+            if event[0] != "headers":
+                continue
+            name, filename = _disposition(event[1])
+            if filename is not None:
+                raise _bad("the form has more than one file part; send one file per upload")
+            late.setdefault(name, []).append(await self._field_value())
         async for _ in self._stream:  # the epilogue, if any
             pass
+        if late and self.on_late_fields is not None:
+            self.on_late_fields(late)  # raising here aborts the SE upload before it commits
+        elif late:
+            raise _bad("fields after the file part are not accepted here; send them first")
+
+
+def _disposition(headers: dict[str, str]) -> tuple[str, str | None]:
+    """A part's field name, and its file name when it is the file part."""
+    _, params = parse_options_header(headers.get("content-disposition", ""))
+    name = params.get(b"name", b"").decode("utf-8", "replace")
+    if name == FILE_FIELD or b"filename" in params:
+        return name, params.get(b"filename", b"").decode("utf-8", "replace")
+    return name, None

@@ -8,11 +8,13 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from ingester_module.deps import UploaderDep
+from ingester_module.errors import AttributesNotApplied
 from ingester_module.uploads import service
 from ingester_module.uploads.multipart import MultipartReader
-from ingester_module.uploads.schemas import check_filename, parse_fields
+from ingester_module.uploads.schemas import LateFields, check_filename, parse_fields
 from shared.auth import PrincipalDep
 from shared.db import SessionDep
+from shared.errors import problem
 
 router = APIRouter(prefix="/api/v1/files", tags=["uploads"])
 
@@ -55,12 +57,19 @@ async def upload_multipart(
     reader = MultipartReader(request.stream(), request.headers.get("content-type", ""))
     raw, part = await reader.read_until_file()
     fields = parse_fields(raw)
+    late = LateFields(raw, fields, uploader.default_ttl_days)
+    reader.on_late_fields = late.accept
     source = service.Source(
         part.chunks, check_filename(part.filename), part.content_type, reserve=declared, via="multipart"
     )
-    stored = await service.upload(
-        uploader=uploader, session=session, principal=principal, fields=fields, source=source
-    )
+    try:
+        stored = await service.upload(
+            uploader=uploader, session=session, principal=principal, fields=fields, source=source, late=late
+        )
+    except AttributesNotApplied as exc:
+        # The file is committed on its SE: answer the error, but return it rather than
+        # raise it so the unit of work still commits the upload's audit event.
+        return problem(exc.status, exc.code, exc.title, exc.detail, headers=exc.headers, **exc.extra)
     return JSONResponse(stored, status_code=201)
 
 

@@ -8,6 +8,7 @@ single byte goes to a storage element, so a bad request costs nothing there.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
@@ -117,6 +118,68 @@ def parse_fields(raw: dict[str, list[str]], *, tags_csv: bool = False) -> Upload
         return UploadFields.model_validate(data)
     except ValidationError as exc:
         raise InvalidField("the upload has invalid fields", errors=_errors(exc)) from exc
+
+
+def _last(raw: dict[str, list[str]], key: str) -> str | None:
+    values = raw.get(key)
+    return values[-1] if values and values[-1] != "" else None
+
+
+def _after_file(name: str, detail: str) -> InvalidField:
+    return InvalidField(detail, errors=[{"loc": [name], "msg": detail, "type": "after_file_part"}])
+
+
+@dataclass
+class LateFields:
+    """Multipart fields that followed the file part (ADR 0003, "Fields after the file").
+
+    :meth:`accept` runs when the body has ended but before the SE commits, so a refusal
+    (422) leaves nothing stored. The fields are validated together with those sent before
+    the file, exactly as if all had come first; what differs from the upload's headers
+    becomes :attr:`changes`, a PATCH the uploads service sends right after the commit.
+    """
+
+    before: dict[str, list[str]]
+    placed: UploadFields
+    default_ttl_days: int
+    changes: dict[str, Any] = field(default_factory=dict)
+    names: list[str] = field(default_factory=list)  # the form fields the PATCH carries
+
+    def accept(self, late: dict[str, list[str]]) -> None:
+        policy = _last(late, "retention_policy")
+        if policy in ("temporary", "permanent") and policy != self.placed.retention_policy:
+            raise _after_file(
+                "retention_policy",
+                f"retention_policy={policy} came after the file part, but it decides where the file "
+                f"is stored before its first byte (this upload was placed as "
+                f"{self.placed.retention_policy}); send retention_policy before the file part",
+            )
+        keys = {*self.before, *late}
+        fields = parse_fields({k: self.before.get(k, []) + late.get(k, []) for k in keys})
+        for name in ("description", "tags", "metadata"):
+            if getattr(fields, name) != getattr(self.placed, name):
+                self.changes[name] = getattr(fields, name)
+                self.names.append(name)
+        if fields.ttl_days != self.placed.ttl_days:
+            expires = datetime.now(UTC) + timedelta(days=fields.ttl_days or self.default_ttl_days)
+            self.changes["retention"] = {"expires_at": expires.isoformat()}
+            self.names.append("ttl_days")
+        if fields.retain_until != self.placed.retain_until:
+            self._retain_until(fields.retain_until)
+
+    def _retain_until(self, value: datetime | None) -> None:
+        """Only a later date than one sent before the file: the SE never shortens a permanent file."""
+        current = self.placed.retain_until
+        if current is None or value is None or value < current:
+            raise _after_file(
+                "retain_until",
+                "retain_until came after the file part: the file is already stored as permanent "
+                f"{'indefinitely' if current is None else 'until ' + current.isoformat()}, and a "
+                "permanent file's retention can never be shortened; send retain_until before the "
+                "file part",
+            )
+        self.changes["retention"] = {"retain_until": value.isoformat()}
+        self.names.append("retain_until")
 
 
 def check_filename(name: str | None) -> str:

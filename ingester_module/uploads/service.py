@@ -18,11 +18,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import ClientDisconnect
 
 from ingester_module.clients.storage import Body, StorageClient, StorageError, StorageUnreachable
-from ingester_module.errors import ClientGone, InvalidField, StorageRejected, UploadTooLarge
+from ingester_module.errors import (
+    AttributesNotApplied,
+    ClientGone,
+    InvalidField,
+    StorageRejected,
+    UploadTooLarge,
+)
 from ingester_module.placement.breaker import Breakers
 from ingester_module.placement.service import candidates, place
 from ingester_module.uploads.content_type import PEEK_BYTES, detect
-from ingester_module.uploads.schemas import UploadFields
+from ingester_module.uploads.schemas import LateFields, UploadFields
 from shared.auth import Principal
 from shared.discovery import Discovery, StorageElementInfo
 from shared.errors import Forbidden
@@ -158,6 +164,35 @@ async def _stream(
     return se, stored
 
 
+async def _apply_late(
+    uploader: Uploader, se: StorageElementInfo, file_id: str, stored: dict[str, Any], late: LateFields | None
+) -> tuple[dict[str, Any], Exception | None]:
+    """PATCH the fields that came after the file part onto the committed copy."""
+    if late is None or not late.changes:
+        return stored, None
+    try:
+        return await uploader.storage.patch(se, file_id, late.changes), None
+    except (StorageError, StorageUnreachable) as exc:
+        log.warning(
+            "late_fields_not_applied", extra={"file_id": file_id, "se_id": se.id, "fields": late.names}
+        )
+        return stored, exc
+
+
+def _not_applied(
+    file_id: str, se: StorageElementInfo, late: LateFields, exc: Exception
+) -> AttributesNotApplied:
+    names = ", ".join(late.names)
+    return AttributesNotApplied(
+        f"the file was stored as {file_id} on {se.id}, but the fields sent after the file part "
+        f"({names}) could not be applied ({exc}); the file exists without them: set them with "
+        f"PATCH /api/v1/files/{file_id} or delete it",
+        file_id=file_id,
+        storage_element_id=se.id,
+        missing_fields=late.names,
+    )
+
+
 async def upload(
     *,
     uploader: Uploader,
@@ -166,8 +201,14 @@ async def upload(
     fields: UploadFields,
     source: Source,
     file_id: str | None = None,
+    late: LateFields | None = None,
 ) -> dict[str, Any]:
-    """Place and stream one file; returns the SE's file record."""
+    """Place and stream one file; returns the SE's file record.
+
+    ``late`` (multipart only) is checked by the reader before the SE commits and applied
+    here right after; when that PATCH fails the upload's audit event is still recorded and
+    :class:`AttributesNotApplied` is raised (the router answers it without rolling back).
+    """
     check_can_upload(principal)
     check_declared_size(source.length, uploader.max_bytes)
     head, chunks = await peek(source.chunks, PEEK_BYTES)
@@ -182,6 +223,7 @@ async def upload(
     headers = {"content_type": detect(source.content_type, source.filename, head), "attributes": attrs}
     se, stored = await _stream(uploader, fields.retention_policy, source, file_id, chunks, headers)
     log.info("upload_committed", extra={"file_id": file_id, "se_id": se.id, "bytes": stored.get("size")})
+    stored, failure = await _apply_late(uploader, se, file_id, stored, late)
     details = {
         "storage_element_id": se.id,
         "size": stored.get("size"),
@@ -189,8 +231,13 @@ async def upload(
         "via": source.via,
         "retention_policy": fields.retention_policy,
     }
+    if late is not None and late.names:
+        details["fields_after_file"] = late.names
+        details["fields_after_file_applied"] = failure is None
     event = audit_event(
         service=SERVICE, action="file.upload", actor=principal, target=file_id, details=details
     )
     await record(session, event)
+    if late is not None and failure is not None:
+        raise _not_applied(file_id, se, late, failure)
     return stored

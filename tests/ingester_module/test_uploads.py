@@ -131,11 +131,11 @@ async def test_fields_are_validated_before_any_byte_reaches_an_se(
             metadata=json.dumps({"k": "v" * 8000}),
         )
         assert at_limit.status_code == 201, at_limit.text
-        # A field after the file part cannot reach the SE's headers: refused, nothing stored.
+        # A field after the file part is checked before the SE commits: a bad one aborts it.
         boundary = "b0undary"
         raw = (
             f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n\r\nhello\r\n'
-            f'--{boundary}\r\nContent-Disposition: form-data; name="description"\r\n\r\nlate\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="description"\r\n\r\n{"d" * 4097}\r\n'
             f"--{boundary}--\r\n"
         ).encode()
         late = await client.post(
