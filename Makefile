@@ -35,7 +35,13 @@ lint: install ## ruff and mypy
 	$(BIN)/ruff format --check shared admin_module storage_element ingester_module query_module artstore tests bench || true
 	$(BIN)/mypy
 
-test: install ## lint, then unit, integration and end-to-end tests against real servers
+ui: ## build the admin UI and run its unit tests (needs Node.js 20+ and npm)
+	@if ! command -v npm >/dev/null; then \
+	  if [ "$$CI" = "true" ]; then echo "npm is required in CI"; exit 1; fi; \
+	  echo "npm not found: skipping the admin UI (install Node.js 20+ to build and test it)"; exit 0; fi; \
+	cd admin_ui && npm ci --no-audit --no-fund --loglevel=error && npm test && npm run build
+
+test: install ui ## lint, UI unit tests and build, then unit, integration and end-to-end tests against real servers
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest
@@ -46,4 +52,4 @@ bench: install ## benchmarks: ArtStore and SeaweedFS side by side (not part of m
 clean: ## remove the venv and local state (./var)
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
 
-.PHONY: help install lock run migrate lint test bench clean
+.PHONY: help install lock run migrate lint ui test bench clean

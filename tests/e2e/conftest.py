@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import servers
+
 REPO = Path(__file__).resolve().parents[2]
 PORT_OFFSET = int(os.environ.get("ARTSTORE_E2E_PORT_OFFSET", "300"))
 
@@ -23,13 +25,18 @@ class Fleet:
     process: subprocess.Popen[str]
     var: Path
     output: list[str]
+    port_offset: int = PORT_OFFSET
 
     def url(self, port: int) -> str:
-        return f"http://127.0.0.1:{port + PORT_OFFSET}"
+        return f"http://127.0.0.1:{port + self.port_offset}"
 
     @property
     def admin(self) -> str:
         return self.url(8000)
+
+    @property
+    def ui(self) -> str:
+        return self.url(4200)
 
     @property
     def ingester(self) -> str:
@@ -48,8 +55,20 @@ class Fleet:
         return values
 
 
-def start_fleet(var: Path, timeout: float = 180) -> Fleet:
+def ui_built() -> bool:
+    return any(REPO.glob("admin_ui/dist/*/browser/index.html"))
+
+
+def ui_flag() -> list[str]:
+    """Serve the admin UI when `make ui` has built it (make test does); never build it here."""
+    return [] if ui_built() else ["--no-ui"]
+
+
+def start_fleet(var: Path, redis_url: str, timeout: float = 180, port_offset: int = PORT_OFFSET) -> Fleet:
+    """`artstore up` with a Redis of its own: a Redis serves one fleet (its keys and
+    channels are the fleet's), so a test fleet must not share the machine's."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ARTSTORE_")}
+    env["ARTSTORE_REDIS_URL"] = redis_url
     process = subprocess.Popen(
         [
             sys.executable,
@@ -58,9 +77,9 @@ def start_fleet(var: Path, timeout: float = 180) -> Fleet:
             "--var",
             str(var),
             "up",
-            "--no-ui",
+            *ui_flag(),
             "--port-offset",
-            str(PORT_OFFSET),
+            str(port_offset),
         ],
         cwd=REPO,
         env=env,
@@ -77,7 +96,7 @@ def start_fleet(var: Path, timeout: float = 180) -> Fleet:
             break
         output.append(line)
         if "Press Ctrl-C" in line:
-            return Fleet(process, var, output)
+            return Fleet(process, var, output, port_offset)
     process.kill()
     log_dir = var / "logs"
     logs = "".join(p.read_text()[-3000:] for p in sorted(log_dir.glob("*.log"))) if log_dir.exists() else ""
@@ -93,9 +112,16 @@ def stop_fleet(fleet: Fleet) -> int:
 
 
 @pytest.fixture(scope="session")
-def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
+def fleet_redis() -> Iterator[str]:
+    server = servers.start_redis()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def fleet(tmp_path_factory: pytest.TempPathFactory, fleet_redis: str) -> Iterator[Fleet]:
     var = tmp_path_factory.mktemp("fleet-var")
-    running = start_fleet(var)
+    running = start_fleet(var, fleet_redis)
     yield running
     if running.process.poll() is None:
         stop_fleet(running)

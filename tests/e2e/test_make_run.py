@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import Fleet, start_fleet, stop_fleet
+from tests.e2e.conftest import PORT_OFFSET, Fleet, start_fleet, stop_fleet
+from tests.support.servers import Managed
 
 pytestmark = pytest.mark.e2e
 
@@ -48,16 +48,16 @@ def children_of(pid: int) -> list[int]:
     return found
 
 
-def test_second_run_reuses_state_and_stops_without_orphans(tmp_path: Path) -> None:
-    os.environ.setdefault("ARTSTORE_E2E_PORT_OFFSET", "300")
-    first = start_fleet(tmp_path / "var")
+def test_second_run_reuses_state_and_stops_without_orphans(tmp_path: Path, private_redis: Managed) -> None:
+    """A fleet of its own (ports and Redis), beside the session's."""
+    first = start_fleet(tmp_path / "var", private_redis.url, port_offset=PORT_OFFSET + 100)
     password = first.secrets()["admin_password"]
     children = children_of(first.process.pid)
     assert len(children) >= 5
     assert stop_fleet(first) == 0
     for pid in children:
         assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
-    second = start_fleet(tmp_path / "var")
+    second = start_fleet(tmp_path / "var", private_redis.url, port_offset=PORT_OFFSET + 100)
     try:
         assert second.secrets()["admin_password"] == password
         assert "password in var/secrets.json" in "".join(second.output)
