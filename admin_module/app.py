@@ -8,7 +8,6 @@ the fleet's service accounts are ensured, each idempotent and safe with several 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -34,6 +33,7 @@ from admin_module.users.passwords import PasswordHasher
 from admin_module.users.router import router as users_router
 from shared.app import build_app, core_resources
 from shared.db import unit_of_work
+from shared.tasks import cancel_and_wait
 from shared.version import __version__
 
 SERVICE = "admin_module"
@@ -80,9 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 ):
                     yield
             finally:
-                rotation.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await rotation
+                await cancel_and_wait([rotation])
 
     app = build_app(
         settings, service=SERVICE, title="ArtStore admin module", version=__version__, lifespan=lifespan

@@ -9,7 +9,6 @@ the background tasks (saga workers, audit outbox delivery, tus staging cleanup).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -37,6 +36,7 @@ from shared.app import build_app, core_resources
 from shared.coordination import fleet_member
 from shared.outbox import OutboxDeliverer
 from shared.service_token import ServiceTokenProvider
+from shared.tasks import cancel_and_wait
 from shared.version import __version__
 
 SERVICE = "ingester_module"
@@ -105,11 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     try:
                         yield
                     finally:
-                        for task in tasks:
-                            task.cancel()
-                        for task in tasks:
-                            with contextlib.suppress(asyncio.CancelledError):
-                                await task
+                        await cancel_and_wait(tasks)
 
     app = build_app(
         settings, service=SERVICE, title="ArtStore ingester", version=__version__, lifespan=lifespan

@@ -26,6 +26,7 @@ from shared.discovery import (
 )
 from shared.heartbeat import Heartbeat
 from shared.settings import ServiceSettings
+from shared.tasks import cancel_and_wait
 
 
 def static_discovery(entries: Sequence[dict[str, Any]]) -> StaticDiscovery:
@@ -70,8 +71,6 @@ async def fleet_member(
     try:
         yield discovery
     finally:
-        beating.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await beating
+        await cancel_and_wait([beating])
         if redis_discovery is not None:
             await redis_discovery.stop()

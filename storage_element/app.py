@@ -7,7 +7,6 @@ The WAL is recovered before the first request is served.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -19,6 +18,7 @@ from shared.app import build_app, core_resources
 from shared.heartbeat import Heartbeat
 from shared.outbox import OutboxDeliverer
 from shared.service_token import ServiceTokenProvider
+from shared.tasks import cancel_and_wait
 from shared.version import __version__
 from storage_element.changes.router import router as changes_router
 from storage_element.files.router import router as files_router
@@ -81,11 +81,7 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
                 yield
             finally:
                 await app.state.jobs.close()
-                for task in tasks:
-                    task.cancel()
-                for task in tasks:
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
+                await cancel_and_wait(tasks)
 
     app = build_app(
         settings, service=SERVICE, title="ArtStore storage element", version=__version__, lifespan=lifespan

@@ -33,6 +33,7 @@ from admin_module.ldap.schemas import SyncReport
 from admin_module.ldap.service import SYSTEM, LdapAuthenticator, apply_snapshot
 from admin_module.ldap.settings import LdapSettings
 from shared.db import unit_of_work
+from shared.tasks import cancel_and_wait
 
 log = logging.getLogger("artstore.admin.ldap")
 
@@ -117,7 +118,5 @@ async def directory_integration(
     try:
         yield directory
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await cancel_and_wait([task])
         app.state.directory_authenticator = None

@@ -24,6 +24,7 @@ from admin_module.storage_elements.publisher import HealthPoller, Publisher
 from admin_module.storage_elements.self_token import LocalServiceTokens
 from shared.app import CoreResources
 from shared.db import unit_of_work
+from shared.tasks import cancel_and_wait
 from shared.version import __version__
 
 log = logging.getLogger("artstore.coordination")
@@ -71,8 +72,4 @@ async def coordination(
     try:
         yield
     finally:
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(tasks)
