@@ -31,6 +31,7 @@ from shared.coordination import fleet_member
 from shared.http import create_http_client
 from shared.outbox import OutboxDeliverer
 from shared.service_token import ServiceTokenProvider
+from shared.tasks import cancel_and_wait
 from shared.version import __version__
 
 SERVICE = "query_module"
@@ -52,18 +53,6 @@ def _feeds(app: FastAPI, settings: Settings, core: CoreResources, cache: Metadat
         )
 
     return FeedManager(app.state.discovery, make_runner, interval=settings.feed_discovery_interval_seconds)
-
-
-async def cancel_all(tasks: list[asyncio.Task[None]], *, within: float = 5.0) -> None:
-    """Cancel, and cancel again: on Python 3.11 ``asyncio.wait_for`` (and redis-py's read
-    timeout) can swallow a cancellation that lands as the awaited thing completes."""
-    deadline = asyncio.get_running_loop().time() + within
-    pending = [t for t in tasks if not t.done()]
-    while pending and asyncio.get_running_loop().time() < deadline:
-        for task in pending:
-            task.cancel()
-        await asyncio.wait(pending, timeout=0.1)
-        pending = [t for t in pending if not t.done()]
 
 
 def _feeds_check(app: FastAPI, settings: Settings) -> Callable[[], Awaitable[None]]:
@@ -148,7 +137,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 finally:
                     if listener is not None:
                         listener.stop()
-                    await cancel_all(tasks)
+                    await cancel_and_wait(tasks, within=5.0)
                     await feeds.aclose()
                     await se_client.aclose()
 
