@@ -12,6 +12,19 @@ from pydantic_settings import SettingsConfigDict
 from shared.settings import ServiceSettings
 
 Mode = Literal["edit", "rw", "ro", "ar"]
+DEFAULT_COMPRESSIBLE = (
+    "text/*",
+    "application/json",
+    "application/*+json",
+    "application/x-ndjson",
+    "application/xml",
+    "application/*+xml",
+    "application/javascript",
+    "application/x-yaml",
+    "application/yaml",
+    "application/sql",
+    "image/svg+xml",
+)
 
 
 class Settings(ServiceSettings):
@@ -74,6 +87,20 @@ class Settings(ServiceSettings):
     )
     capacity_critical_ratio: float = Field(
         0.95, description="share of capacity used (and reserved) from which the SE reports critical"
+    )
+
+    compression: Literal["none", "zstd", "gzip"] = Field(
+        "none",
+        description="internal encoding of new uploads whose content type matches compression_content_types: "
+        "none, zstd or gzip (size, sha256, ETag and Range always describe the original bytes)",
+    )
+    compression_content_types: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_COMPRESSIBLE),
+        description="media type patterns (JSON list, shell wildcards such as text/*) compressed when "
+        "compression is on",
+    )
+    compression_min_bytes: int = Field(
+        4096, description="uploads declared smaller than this (bytes) are stored as is"
     )
 
     @model_validator(mode="after")

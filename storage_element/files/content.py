@@ -2,7 +2,8 @@
 If-Range, HEAD, and RFC 6266 ``Content-Disposition`` with UTF-8 names.
 
 Local files go out through Starlette's ``FileResponse`` (sendfile / pathsend where the
-server offers it); other backends stream in 1 MiB chunks.
+server offers it); other backends, and copies stored compressed (decoded while streaming,
+storage/codec.py), stream in 1 MiB chunks. Size, ETag and Range are the original bytes'.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from fastapi import Request
 from starlette.responses import FileResponse, Response, StreamingResponse
 
 from storage_element.errors import Archived, Corrupt, RangeNotSatisfiable
+from storage_element.storage import codec
 from storage_element.storage.sidecar import Sidecar
 from storage_element.storage.store import Store
 
@@ -96,7 +98,7 @@ async def respond(store: Store, sidecar: Sidecar, request: Request) -> Response:
     if _if_range_holds(request.headers.get("if-range"), sidecar):
         byte_range = parse_range(request.headers.get("range"), sidecar.size)
     path = store.backend.local_path(sidecar.path)
-    if path is not None:
+    if path is not None and sidecar.encoding is None:
         # FileResponse serves the range decided above, zero-copy (sendfile/pathsend).
         _decided_range(request, byte_range)
         return FileResponse(path, media_type=sidecar.content_type, headers=headers)
@@ -107,8 +109,12 @@ async def respond(store: Store, sidecar: Sidecar, request: Request) -> Response:
     headers["Content-Length"] = str(end - start)
     if request.method == "HEAD":
         return Response(status_code=status, headers=headers, media_type=sidecar.content_type)
+    if sidecar.encoding is not None:  # decoded while streaming; the range is of the original
+        chunks = codec.read_original(store.backend, sidecar.path, sidecar.encoding.name, start, end - start)
+    else:
+        chunks = store.backend.read_range(sidecar.path, start, end - start)
     return StreamingResponse(
-        store.backend.read_range(sidecar.path, start, end - start),
+        chunks,
         status_code=status,
         headers=headers,
         media_type=sidecar.content_type,

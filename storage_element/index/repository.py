@@ -190,10 +190,12 @@ async def read_changes(
 
 
 async def totals(session: AsyncSession) -> tuple[int, int]:
+    """(files, bytes used on the backend): the stored size of encoded copies (sidecar ``encoding``)."""
+    stored = sa.func.coalesce(files.c.doc["encoding"]["stored_size"].astext.cast(sa.BigInteger), files.c.size)
     gen = sa.select(generations.c.generation).where(generations.c.active).scalar_subquery()
     row = (
         await session.execute(
-            sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(files.c.size), 0)).where(
+            sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(stored), 0)).where(
                 files.c.generation == gen
             )
         )

@@ -3,13 +3,11 @@ quarantine corrupt or missing copies and report them."""
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import time
 from typing import Any
 
 import anyio
-import anyio.to_thread
 import sqlalchemy as sa
 
 from storage_element.index import repository as repo
@@ -35,16 +33,6 @@ class Throttle:
             await anyio.sleep(ahead)
 
 
-async def _hash(store: Store, key: str, throttle: Throttle) -> str | None:
-    if await store.backend.size(key) is None:
-        return None
-    hasher = hashlib.sha256()
-    async for chunk in store.backend.read_range(key):
-        await anyio.to_thread.run_sync(hasher.update, chunk)
-        await throttle.account(len(chunk))
-    return hasher.hexdigest()
-
-
 async def _ids(store: Store, after: str, limit: int) -> list[str]:
     gen = sa.select(generations.c.generation).where(generations.c.active).scalar_subquery()
     async with store.sessions() as session:
@@ -62,7 +50,7 @@ async def _check(store: Store, file_id: str, throttle: Throttle) -> dict[str, An
         sidecar = await store.find(file_id)
         if sidecar is None or sidecar.copy_state == "corrupt":
             return None
-        observed = await _hash(store, sidecar.path, throttle)
+        observed = await mutate.rehash(store, sidecar, throttle.account)  # original bytes
         if observed is not None and hmac.compare_digest(observed, sidecar.sha256):
             async with store.sessions.begin() as session:
                 await repo.mark_verified(session, file_id, utcnow())

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -16,10 +18,14 @@ from shared.outbox import audit_event
 from storage_element.errors import Archived, FileNotFound, LegalHold, ModeForbids, RetentionActive
 from storage_element.index.repository import mark_verified
 from storage_element.mode.rules import ALLOWED
+from storage_element.storage import codec
 from storage_element.storage.crash import crash_point
 from storage_element.storage.layout import quarantine_key, sidecar_key
 from storage_element.storage.sidecar import Quarantine, Retention, Sidecar, check_limits, utcnow
 from storage_element.storage.store import Store
+
+log = logging.getLogger("artstore.storage_element")
+Account = Callable[[int], Awaitable[None]]
 
 SAGA_REASONS = ("pending", "relocated")
 
@@ -176,17 +182,35 @@ async def delete(
         await store.index_change("delete", file_id, None, audit=event)
         crash_point("delete_after_index")
         await store.wal.done(rec)
-        store.capacity.freed(sidecar.size)
+        store.capacity.freed(sidecar.stored_size)
         return sidecar
 
 
-async def rehash(store: Store, key: str) -> str | None:
+async def _hash_chunks(chunks: AsyncIterator[bytes], account: Account | None) -> str:
+    hasher = hashlib.sha256()
+    async for chunk in chunks:
+        await anyio.to_thread.run_sync(hasher.update, chunk)
+        if account is not None:
+            await account(len(chunk))
+    return hasher.hexdigest()
+
+
+async def rehash(store: Store, sidecar: Sidecar, account: Account | None = None) -> str | None:
+    """sha256 of the copy's original bytes (decoded when stored encoded); None = data missing.
+
+    An encoded copy that no longer decodes is reported with the sha256 of its stored bytes.
+    ``account`` is told the size of every chunk read (the scrub's throttle).
+    """
+    key = sidecar.path
     if await store.backend.size(key) is None:
         return None
-    hasher = hashlib.sha256()
-    async for chunk in store.backend.read_range(key):
-        await anyio.to_thread.run_sync(hasher.update, chunk)
-    return hasher.hexdigest()
+    if sidecar.encoding is None:
+        return await _hash_chunks(store.backend.read_range(key), account)
+    try:
+        return await _hash_chunks(codec.read_original(store.backend, key, sidecar.encoding.name), account)
+    except codec.DecodeError as exc:
+        log.warning("undecodable_copy", extra={"file_id": sidecar.file_id, "error": str(exc)})
+        return await _hash_chunks(store.backend.read_range(key), account)
 
 
 async def quarantine(
@@ -227,7 +251,7 @@ async def verify(store: Store, file_id: str, *, actor: Principal | None) -> tupl
         sidecar = await _load(store, file_id)
         if sidecar.copy_state == "corrupt":
             return False, sidecar.quarantine.observed_sha256 if sidecar.quarantine else None
-        observed = await rehash(store, sidecar.path)
+        observed = await rehash(store, sidecar)
         if observed is not None and hmac.compare_digest(observed, sidecar.sha256):
             async with store.sessions.begin() as session:
                 await mark_verified(session, file_id, utcnow())

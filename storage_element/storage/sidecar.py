@@ -53,6 +53,13 @@ class Quarantine(_Open):
     previous_state: Literal["committed", "pending"] = "committed"
 
 
+class Encoding(_Open):
+    """How the data object is stored when it is not the original bytes (storage/codec.py)."""
+
+    name: Literal["zstd", "gzip"]
+    stored_size: int
+
+
 class Sidecar(_Open):
     schema_version: int = SCHEMA_VERSION
     file_id: str
@@ -74,12 +81,21 @@ class Sidecar(_Open):
     revision: int = 1
     related: Related = Field(default_factory=Related)
     quarantine: Quarantine | None = None
+    encoding: Encoding | None = None  # absent = the data object is the original bytes
+
+    @property
+    def stored_size(self) -> int:
+        """Bytes the data object takes on the backend (capacity accounting)."""
+        return self.size if self.encoding is None else self.encoding.stored_size
 
     def dump(self) -> bytes:
-        return json.dumps(self.model_dump(mode="json"), ensure_ascii=False, indent=1, sort_keys=True).encode()
+        return json.dumps(self.doc(), ensure_ascii=False, indent=1, sort_keys=True).encode()
 
     def doc(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
+        data = self.model_dump(mode="json")
+        if data.get("encoding") is None:
+            data.pop("encoding", None)  # written only when the bytes are encoded
+        return data
 
     @classmethod
     def load(cls, raw: bytes | str | dict[str, Any]) -> Sidecar:

@@ -2,7 +2,9 @@
 
 1. reserve capacity (507 before a byte of the body is read);
 2. WAL intent with the temp, data and sidecar keys, fsynced: recovery knows what to undo;
-3. stream the body to a temp file, sha256 on the way, check length and checksum, fsync;
+3. stream the body to a temp file, sha256 on the way, check length and checksum, fsync
+   (with compression on, the bytes are compressed on their way to the temp file; the sha256
+   and size are those of the original bytes: storage/codec.py);
 4. rename the temp file to the data key (local) / complete the multipart upload (S3);
 5. write the sidecar (temp, fsync, rename, directory fsync): **the commit point**;
 6. WAL ``committed``: from here recovery rolls forward instead of back;
@@ -46,6 +48,7 @@ from shared.auth import Principal
 from shared.outbox import audit_event
 from storage_element.errors import ChecksumMismatch, FileExists, LengthMismatch, ModeForbids, TooLarge
 from storage_element.mode.rules import ALLOWED
+from storage_element.storage import codec
 from storage_element.storage.backends.base import CHUNK, DataWriter
 from storage_element.storage.crash import crash_point
 from storage_element.storage.layout import data_key, sidecar_key, storage_name
@@ -113,7 +116,7 @@ async def put(
         committed = 0
         try:
             sidecar = await _write(store, fields, body, actor)
-            committed = sidecar.size
+            committed = sidecar.stored_size
         finally:
             store.capacity.release(reservation, committed=committed)
         return sidecar, True
@@ -146,11 +149,25 @@ async def _write(store: Store, fields: dict[str, Any], body: Body, actor: Princi
     rec = await store.wal.intent("put", file_id, keys)  # 2: fsynced before any byte
     crash_point("put_after_wal_intent")
     writer = await store.backend.open_writer(key, keys["temp"])
+    settings = store.settings
+    encoding = codec.choose(
+        compression=settings.compression,
+        patterns=settings.compression_content_types,
+        min_bytes=settings.compression_min_bytes,
+        content_type=str(fields.get("content_type") or ""),
+        length=body.length,
+    )
+    sink = writer if encoding is None else codec.CompressingWriter(writer, encoding)
     try:
-        size, digest = await body.pump(writer)  # 3: hashed while streaming
+        size, digest = await body.pump(sink)  # 3: hashed (original bytes) while streaming
         crash_point("put_before_data_rename")
-        await writer.commit()  # 3-4: fsync, rename, directory fsync
+        await sink.commit()  # 3-4: (compressor flush,) fsync, rename, directory fsync
         crash_point("put_after_data_rename")
+        stored = (
+            {}
+            if not isinstance(sink, codec.CompressingWriter)
+            else {"encoding": {"name": sink.name, "stored_size": sink.stored_size}}
+        )
         sidecar = Sidecar.model_validate(
             {
                 "created_at": now,
@@ -160,6 +177,7 @@ async def _write(store: Store, fields: dict[str, Any], body: Body, actor: Princi
                 "path": key,
                 "size": size,
                 "sha256": digest,
+                **stored,
             }
         )
         await store.backend.put_small(keys["sidecar"], sidecar.dump())  # 5: the commit point

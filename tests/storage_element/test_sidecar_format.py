@@ -21,7 +21,7 @@ def golden(name: str) -> dict[str, Any]:
     return data
 
 
-@pytest.mark.parametrize("name", ["minimal", "full", "future-fields", "corrupt"])
+@pytest.mark.parametrize("name", ["minimal", "full", "future-fields", "corrupt", "compressed"])
 def test_golden_files_load_and_round_trip(name: str) -> None:
     raw = golden(name)
     sidecar = Sidecar.load(json.dumps(raw))
@@ -58,6 +58,17 @@ def test_full_golden_follows_the_layout() -> None:
 def test_corrupt_golden_is_reported_corrupt() -> None:
     rec = record(Sidecar.load(golden("corrupt")), se_id="se-1", mode="rw")
     assert rec["status"] == "corrupt" and rec["legal_hold"] is True
+
+
+def test_compressed_golden_describes_the_original_bytes() -> None:
+    sidecar = Sidecar.load(golden("compressed"))
+    assert sidecar.encoding is not None and sidecar.encoding.name == "zstd"
+    assert (sidecar.size, sidecar.stored_size) == (135168, 67)
+    rec = record(sidecar, se_id="se-1", mode="rw")
+    assert rec["size"] == 135168 and "encoding" not in rec
+    updated = json.loads(apply_changes(sidecar, {"tags": ["x"]}, mode="edit").dump())
+    assert updated["encoding"] == {"name": "zstd", "stored_size": 67}
+    assert "encoding" not in json.loads(Sidecar.load(golden("minimal")).dump())
 
 
 def test_other_schema_versions_are_refused() -> None:
