@@ -2,21 +2,10 @@
 
 from __future__ import annotations
 
-KNOWN_SCOPES = frozenset(
-    {
-        "files:read",
-        "files:write",
-        "files:write-on-behalf",
-        "files:delete",
-        "files:relocate",
-        "feed:read",
-        "storage:read",
-        "storage:admin",
-        "storage:register",
-        "audit:write",
-        "identity:admin",
-    }
-)
+from shared.auth import KNOWN_SCOPES
+
+__all__ = ["FLEET_ACCOUNTS", "KNOWN_SCOPES", "ROLE_SCOPES", "unknown"]
+
 
 _USER = ("files:read", "files:write", "files:delete")
 _OPERATOR = (*_USER, "storage:read", "storage:admin")

@@ -29,6 +29,23 @@ ROLES = ("USER", "OPERATOR", "ADMIN")
 ROLE_RANK = {role: rank for rank, role in enumerate(ROLES)}
 JWKS_REDIS_KEY = "artstore:jwks"
 
+# The fleet's scope table (ARCHITECTURE.md section 4). A scope outside it is refused, never guessed at.
+KNOWN_SCOPES = frozenset(
+    {
+        "files:read",
+        "files:write",
+        "files:write-on-behalf",
+        "files:delete",
+        "files:relocate",
+        "feed:read",
+        "storage:read",
+        "storage:admin",
+        "storage:register",
+        "audit:write",
+        "identity:admin",
+    }
+)
+
 Kind = Literal["user", "service"]
 
 

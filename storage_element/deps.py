@@ -12,25 +12,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from shared.auth import Principal, PrincipalDep
+from shared.auth import KNOWN_SCOPES, Principal, PrincipalDep
 from shared.errors import Forbidden
 from storage_element.storage.store import Store
-
-KNOWN_SCOPES = frozenset(
-    {
-        "files:read",
-        "files:write",
-        "files:write-on-behalf",
-        "files:delete",
-        "files:relocate",
-        "feed:read",
-        "storage:read",
-        "storage:admin",
-        "storage:register",
-        "audit:write",
-        "identity:admin",
-    }
-)
 
 
 def get_store(request: Request) -> Store:
