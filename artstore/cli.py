@@ -8,6 +8,7 @@ import importlib.util
 import json
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -38,6 +39,11 @@ def migrations_of(module: str) -> Path:
 
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
+
+
+def port_in_use(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
 def ui_root() -> Path | None:
@@ -80,9 +86,21 @@ def up(var: Path, with_ui: bool, port_offset: int = 0) -> int:
     redis_url, redis_note = find_redis()
     print(f"  redis:    {redis_note}")
     services = build_services(var, postgres.url, redis_url, secret, port_offset)
+    busy = [s for s in services if port_in_use(s.port)]
+    if with_ui and port_in_use(UI_PORT + port_offset):
+        busy.append(Service("admin UI", "", "", UI_PORT + port_offset, ""))
+    if busy:
+        postgres.stop()
+        names = ", ".join(f"{s.name} :{s.port}" for s in busy)
+        print(
+            f"\nports already in use ({names}): is another ArtStore running? Stop it, or use --port-offset N."
+        )
+        return 1
     postgres.create_databases([s.database for s in services])
     supervisor = Supervisor(var)
+    # Explicit handlers: a launcher started in the background inherits an ignored SIGINT.
     signal.signal(signal.SIGTERM, _raise_interrupt)
+    signal.signal(signal.SIGINT, _raise_interrupt)
     try:
         admin, rest = services[0], services[1:]
         supervisor.start(admin)

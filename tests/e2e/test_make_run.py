@@ -63,3 +63,35 @@ def test_second_run_reuses_state_and_stops_without_orphans(tmp_path: Path, priva
         assert "password in var/secrets.json" in "".join(second.output)
     finally:
         assert stop_fleet(second) == 0
+
+
+def test_busy_ports_are_refused_with_a_clear_message(tmp_path: Path) -> None:
+    """A second `make run` must not mistake another fleet's answers for its own."""
+    import socket
+    import subprocess
+    import sys
+
+    offset = PORT_OFFSET + 200
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 8000 + offset))
+        squatter.listen()
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "artstore.cli",
+                "--var",
+                str(tmp_path / "var"),
+                "up",
+                "--no-ui",
+                "--port-offset",
+                str(offset),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+            env={k: v for k, v in os.environ.items() if not k.startswith("ARTSTORE_")},
+        )
+    assert result.returncode == 1
+    assert f"admin :{8000 + offset}" in result.stdout and "--port-offset" in result.stdout
