@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
+import subprocess
+import sys
 import urllib.request
 from pathlib import Path
 
@@ -67,10 +71,6 @@ def test_second_run_reuses_state_and_stops_without_orphans(tmp_path: Path, priva
 
 def test_busy_ports_are_refused_with_a_clear_message(tmp_path: Path) -> None:
     """A second `make run` must not mistake another fleet's answers for its own."""
-    import socket
-    import subprocess
-    import sys
-
     offset = PORT_OFFSET + 200
     with socket.socket() as squatter:
         squatter.bind(("127.0.0.1", 8000 + offset))
