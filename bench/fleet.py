@@ -9,6 +9,7 @@ its discovery keys and pub/sub channels never meet those of a ``make run`` fleet
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import socket
@@ -118,9 +119,9 @@ class Fleet:
 
 
 def static_discovery(offset: int) -> str:
-    """The SE list for services whose discovery is still static (until the coordination
-    work wires the admin registry into them, ``make run``'s ingester and query module get
-    no SEs; the bench gives them the fleet's own two)."""
+    """A static SE list for the ingester and query module (``ARTSTORE_BENCH_STATIC_DISCOVERY=1``);
+    it takes precedence over the registry discovery ``make run`` uses. The run recorded in
+    docs/performance.md used it; by default the fleet discovers its SEs as ``make run`` does."""
     return json.dumps(
         [
             {
@@ -147,9 +148,10 @@ def start(var: Path, offset: int, redis_url: str) -> Fleet:
     try:
         services = build_services(var, postgres.url, redis_url, secret, offset)
         postgres.create_databases([s.database for s in services])
-        for service in services:
-            if service.module in ("ingester_module", "query_module"):
-                service.settings.setdefault("storage_elements", static_discovery(offset))
+        if os.environ.get("ARTSTORE_BENCH_STATIC_DISCOVERY"):
+            for service in services:
+                if service.module in ("ingester_module", "query_module"):
+                    service.settings.setdefault("storage_elements", static_discovery(offset))
         admin, rest = services[0], services[1:]
         fleet.supervisor.start(admin)
         fleet.supervisor.wait_ready(admin)
