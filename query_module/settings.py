@@ -53,7 +53,7 @@ class Settings(ServiceSettings):
         description="HMAC key of signed download links; without one links are refused (but in development)",
     )
     link_ttl_seconds: int = Field(300, description="lifetime of a signed download link")
-    download_chunk_bytes: int = Field(256 * 1024, description="bytes relayed per chunk (bounds memory)")
+    download_chunk_bytes: int = Field(1024 * 1024, description="bytes relayed per chunk (bounds memory)")
     breaker_failures: int = Field(3, description="consecutive failures that open an SE circuit")
     breaker_reset_seconds: float = Field(15.0, description="how long an open circuit skips the SE")
     retry_after_seconds: int = Field(5, description="Retry-After of a 503 when no copy is reachable")

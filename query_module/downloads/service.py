@@ -15,6 +15,11 @@ the digest is known: on a mismatch the transfer is aborted (the connection close
 the body completes), the SE is asked to re-verify the file (which quarantines it, so the
 flag comes back through the feed and survives any rebuild) and the event is audited.
 Every download is audited through the outbox (who, what, how many bytes).
+
+The SE data path uses aiohttp, not the fleet's httpx client (as the ingester does, ADR
+0003): it costs a fraction of httpx's CPU per request and per byte, and the relay's CPU
+is what bounds a download's speed (docs/performance.md). Each chunk is hashed in a worker
+thread (``hashlib`` releases the GIL) while the previous one is being written out.
 """
 
 from __future__ import annotations
@@ -27,7 +32,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-import httpx
+import aiohttp
+from opentelemetry import propagate
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from query_module.downloads.breaker import CircuitBreaker
@@ -36,6 +42,7 @@ from query_module.metrics import QueryMetrics
 from shared.auth import Principal
 from shared.db import unit_of_work
 from shared.discovery import Discovery
+from shared.logging import request_id_var
 from shared.outbox import OutboxDeliverer, audit_event, record
 from shared.service_token import ServiceTokenProvider
 
@@ -64,10 +71,10 @@ class Storage:
     """What a download needs from the app: discovery, a client, a token, a breaker."""
 
     discovery: Discovery
-    client: httpx.AsyncClient
+    client: aiohttp.ClientSession
     tokens: ServiceTokenProvider
     breaker: CircuitBreaker
-    chunk_bytes: int = 256 * 1024
+    chunk_bytes: int = 1024 * 1024
     retry_after: int = 5
     on_stale: Callable[[str], None] | None = None  # wakes the SE's feed runner
     metrics: QueryMetrics | None = None
@@ -155,10 +162,10 @@ async def _open(
         response = await _request(storage, se.url, file_id, method, outgoing, se_id)
         if response is None:
             continue
-        if response.status_code in (404, 409):
+        if response.status in (404, 409):
             code = await _problem_code(response)
-            if response.status_code == 409 or conflict is None:
-                conflict = code if response.status_code == 409 else "not_found"
+            if response.status == 409 or conflict is None:
+                conflict = code if response.status == 409 else "not_found"
             if storage.on_stale is not None:
                 storage.on_stale(se_id)  # the catalog is behind this SE: pull its feed now
             continue
@@ -175,43 +182,50 @@ async def _open(
     )
 
 
+def _outgoing(headers: dict[str, str]) -> dict[str, str]:
+    """Headers of a call to an SE: the request id and W3C trace context travel along."""
+    out = dict(headers)
+    request_id = request_id_var.get()
+    if request_id:
+        out["X-Request-ID"] = request_id
+    propagate.inject(out)
+    return out
+
+
 async def _request(
     storage: Storage, base: str, file_id: str, method: str, headers: dict[str, str], se_id: str
-) -> httpx.Response | None:
+) -> aiohttp.ClientResponse | None:
+    url = f"{base}/api/v1/files/{quote(file_id, safe='')}/content"
     try:
-        request = storage.client.build_request(
-            method, f"{base}/api/v1/files/{quote(file_id, safe='')}/content", headers=headers
-        )
-        response = await storage.client.send(request, stream=True)
+        response = await storage.client.request(method, url, headers=_outgoing(headers))
     except Exception as exc:  # connection refused, timeout: try the next copy
         storage.breaker.failure(se_id)
         log.warning("download_se_failed", extra={"se_id": se_id, "error": repr(exc)})
         return None
-    if response.status_code >= 500 or response.status_code in (401, 403):
+    if response.status >= 500 or response.status in (401, 403):
         storage.breaker.failure(se_id)
-        log.warning("download_se_refused", extra={"se_id": se_id, "status": response.status_code})
-        await response.aclose()
+        log.warning("download_se_refused", extra={"se_id": se_id, "status": response.status})
+        response.release()
         return None
     storage.breaker.success(se_id)
     return response
 
 
-async def _problem_code(response: httpx.Response) -> str | None:
+async def _problem_code(response: aiohttp.ClientResponse) -> str | None:
     """The ``code`` of the SE's small problem+json answer (``archived``, ``corrupt``...)."""
     try:
-        await response.aread()
-        code = response.json().get("code")
+        code = (await response.json(content_type=None)).get("code")
     except Exception:
         code = None
     finally:
-        await response.aclose()
+        response.release()
     return str(code) if code else None
 
 
 async def _relay(
     storage: Storage,
     record: dict[str, Any],
-    response: httpx.Response,
+    response: aiohttp.ClientResponse,
     method: str,
     se_id: str,
     se_url: str,
@@ -219,37 +233,45 @@ async def _relay(
 ) -> Download:
     headers = {k: response.headers[k] for k in RELAYED_RESPONSE if k in response.headers}
     headers["content-disposition"] = content_disposition(str(record.get("original_filename") or "download"))
-    if method == "HEAD" or response.status_code == 304:
-        await response.aclose()
-        return Download(response.status_code, headers, None, se_id)
-    verify = response.status_code == 200 and "content-encoding" not in headers
+    if method == "HEAD" or response.status == 304:
+        response.release()
+        return Download(response.status, headers, None, se_id)
+    verify = response.status == 200 and "content-encoding" not in headers
     body = _stream(storage, record, response, se_id, se_url, audit, verify=verify)
-    return Download(response.status_code, headers, body, se_id)
+    return Download(response.status, headers, body, se_id)
 
 
 async def _stream(
     storage: Storage,
     record: dict[str, Any],
-    response: httpx.Response,
+    response: aiohttp.ClientResponse,
     se_id: str,
     se_url: str,
     audit: Audit,
     *,
     verify: bool,
 ) -> AsyncIterator[bytes]:
+    """Relay the body; the last chunk is held back until the digest of the whole is known.
+
+    Chunk N is hashed in a worker thread while chunk N-1 is handed to the server, so
+    hashing and sending overlap instead of taking turns on the event loop.
+    """
     file_id = str(record["file_id"])
     digest = hashlib.sha256()
     held: bytes | None = None
     sent = 0
     outcome = "failure"
-    details: dict[str, Any] = {"storage_element_id": se_id, "status": response.status_code}
+    details: dict[str, Any] = {"storage_element_id": se_id, "status": response.status}
     try:
-        async for chunk in response.aiter_raw(storage.chunk_bytes):
-            if verify:
-                digest.update(chunk)
-            if held is not None:
-                yield held
-                sent += len(held)
+        async for chunk in response.content.iter_chunked(storage.chunk_bytes):
+            hashing = asyncio.ensure_future(asyncio.to_thread(digest.update, chunk)) if verify else None
+            try:
+                if held is not None:
+                    yield held
+                    sent += len(held)
+            finally:
+                if hashing is not None:
+                    await hashing
             held = chunk
         if verify and digest.hexdigest() != record.get("sha256"):
             details["observed_sha256"] = digest.hexdigest()
@@ -264,7 +286,7 @@ async def _stream(
             sent += len(held)
         outcome = "success"
     finally:
-        await response.aclose()
+        response.release()
         if storage.metrics is not None:
             storage.metrics.download_bytes.labels(se_id).inc(sent)
         if outcome != "aborted":
@@ -276,12 +298,13 @@ def _after_mismatch(storage: Storage, se_url: str, se_id: str, file_id: str) -> 
 
     async def ask_verify() -> None:
         try:
-            response = await storage.client.post(
+            async with storage.client.post(
                 f"{se_url}/api/v1/files/{quote(file_id, safe='')}/verify",
-                headers=await storage.tokens.headers(),
-            )
+                headers=_outgoing(await storage.tokens.headers()),
+            ) as response:
+                await response.read()
             log.info(
-                "verify_requested", extra={"file_id": file_id, "se_id": se_id, "status": response.status_code}
+                "verify_requested", extra={"file_id": file_id, "se_id": se_id, "status": response.status}
             )
         except Exception as exc:
             log.warning("verify_request_failed", extra={"file_id": file_id, "error": repr(exc)})

@@ -1,18 +1,21 @@
 """Content responses: ETag ``"sha256:<hex>"``, If-None-Match (304), Range (206/416),
 If-Range, HEAD, and RFC 6266 ``Content-Disposition`` with UTF-8 names.
 
-Local files go out through Starlette's ``FileResponse`` (sendfile / pathsend where the
-server offers it); other backends, and copies stored compressed (decoded while streaming,
-storage/codec.py), stream in 1 MiB chunks. Size, ETag and Range are the original bytes'.
+Every backend streams the decided range in 1 MiB pieces (the local one with one
+``pread`` per piece in a worker thread). Starlette's ``FileResponse`` is not used: under
+uvicorn (no ``pathsend``) it reads 64 KiB per thread hop, which measured as the SE's main
+cost of a large download (docs/performance.md). Copies stored compressed are decoded while
+streaming (storage/codec.py). Size, ETag and Range are always the original bytes'.
 """
 
 from __future__ import annotations
 
-from email.utils import parsedate_to_datetime
+from datetime import UTC
+from email.utils import format_datetime, parsedate_to_datetime
 from urllib.parse import quote
 
 from fastapi import Request
-from starlette.responses import FileResponse, Response, StreamingResponse
+from starlette.responses import Response, StreamingResponse
 
 from storage_element.errors import Archived, Corrupt, RangeNotSatisfiable
 from storage_element.storage import codec
@@ -73,14 +76,6 @@ def _none_match(value: str | None, sidecar: Sidecar) -> bool:
     return "*" in tags or etag(sidecar) in tags
 
 
-def _decided_range(request: Request, byte_range: tuple[int, int] | None) -> None:
-    """Leave FileResponse exactly one normalised range, or none: the rules are ours."""
-    scope_headers = [(k, v) for k, v in request.scope["headers"] if k not in (b"range", b"if-range")]
-    if byte_range is not None:
-        scope_headers.append((b"range", f"bytes={byte_range[0]}-{byte_range[1] - 1}".encode()))
-    request.scope["headers"] = scope_headers
-
-
 async def respond(store: Store, sidecar: Sidecar, request: Request) -> Response:
     if store.mode.current == "ar":
         raise Archived(f"file {sidecar.file_id} is archived offline")
@@ -91,17 +86,13 @@ async def respond(store: Store, sidecar: Sidecar, request: Request) -> Response:
         "Content-Disposition": content_disposition(sidecar.original_filename),
         "Accept-Ranges": "bytes",
         "X-ArtStore-Sha256": sidecar.sha256,
+        "Last-Modified": format_datetime(sidecar.created_at.astimezone(UTC), usegmt=True),
     }
     if _none_match(request.headers.get("if-none-match"), sidecar):
         return Response(status_code=304, headers=headers)
     byte_range = None
     if _if_range_holds(request.headers.get("if-range"), sidecar):
         byte_range = parse_range(request.headers.get("range"), sidecar.size)
-    path = store.backend.local_path(sidecar.path)
-    if path is not None and sidecar.encoding is None:
-        # FileResponse serves the range decided above, zero-copy (sendfile/pathsend).
-        _decided_range(request, byte_range)
-        return FileResponse(path, media_type=sidecar.content_type, headers=headers)
     start, end = byte_range or (0, sidecar.size)
     status = 206 if byte_range else 200
     if byte_range:

@@ -9,7 +9,6 @@ Every implementation passes the contract suite in tests/storage_element/test_bac
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Protocol
 
 CHUNK = 1024 * 1024
@@ -45,9 +44,6 @@ class Backend(Protocol):
     async def rename(self, src: str, dst: str) -> None: ...
 
     def list_keys(self, prefix: str = "") -> AsyncIterator[str]: ...
-
-    def local_path(self, key: str) -> Path | None:
-        """A real file for zero-copy responses, or None."""
 
     async def free_bytes(self) -> int | None:
         """Free space of the medium, or None when the medium has no such notion (S3)."""

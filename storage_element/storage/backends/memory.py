@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 from storage_element.storage.backends.base import CHUNK
 
@@ -59,9 +58,6 @@ class MemoryBackend:
         for key in sorted(self.objects):
             if key.startswith(prefix):
                 yield key
-
-    def local_path(self, key: str) -> Path | None:
-        return None
 
     async def free_bytes(self) -> int | None:
         return None

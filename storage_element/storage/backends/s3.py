@@ -14,7 +14,6 @@ import io
 import queue
 import threading
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any, BinaryIO, cast
 
 import anyio
@@ -195,9 +194,6 @@ class S3Backend:
 
         for key in await anyio.to_thread.run_sync(listing):
             yield key
-
-    def local_path(self, key: str) -> Path | None:
-        return None
 
     async def free_bytes(self) -> int | None:
         return None
