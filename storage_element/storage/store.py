@@ -2,6 +2,13 @@
 
 :meth:`Store.index_change` is step 7 of every change (index row, change-feed entry and
 audit event in one Postgres transaction) and :meth:`Store.notify` is step 8.
+
+Group commit: the feed's ``seq`` comes from one locked row per SE, so index transactions
+commit one at a time. Changes that arrive while one is committing wait for it and then
+share the next transaction (one lock, one commit flush, consecutive ``seq`` numbers),
+instead of each holding the lock across its own round trips. Each caller still returns
+only after the transaction holding its change has committed. A batch that fails is
+retried one change per transaction, so one bad change never fails its neighbours.
 """
 
 from __future__ import annotations
@@ -33,6 +40,18 @@ from storage_element.storage.wal import Wal
 log = logging.getLogger("artstore.storage_element")
 
 
+MAX_BATCH = 256  # changes per index transaction
+
+
+@dataclass
+class _IndexChange:
+    op: str
+    file_id: str
+    sidecar: Sidecar | None
+    audit: dict[str, Any] | None
+    result: asyncio.Future[tuple[int, str]]
+
+
 @dataclass
 class Store:
     settings: Settings
@@ -46,6 +65,8 @@ class Store:
     # Uploads committed by their sidecar whose index step failed (Postgres unavailable):
     # finished by the next attempt on the same id, or by recovery at the next start.
     unindexed: dict[str, tuple[Any, Sidecar]] = field(default_factory=dict)
+    _index_queue: list[_IndexChange] = field(default_factory=list)
+    _index_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property
     def se_id(self) -> str:
@@ -72,23 +93,59 @@ class Store:
     async def index_change(
         self, op: str, file_id: str, sidecar: Sidecar | None, *, audit: dict[str, Any] | None = None
     ) -> tuple[int, str]:
-        """Upsert or delete the index row with its feed entry (and audit event): one transaction."""
+        """Upsert or delete the index row with its feed entry (and audit event), committed;
+        returns (seq, feed_epoch). Concurrent changes share a transaction (module doc)."""
+        change = _IndexChange(op, file_id, sidecar, audit, asyncio.get_running_loop().create_future())
+        self._index_queue.append(change)
+        async with self._index_lock:
+            while not change.result.done():  # a holder before us may have committed it already
+                batch = self._index_queue[:MAX_BATCH]
+                del self._index_queue[:MAX_BATCH]
+                await self._commit_batch(batch)
+        return change.result.result()
+
+    async def _commit_batch(self, batch: list[_IndexChange]) -> None:
+        try:
+            await self._commit_or_isolate(batch)
+        except asyncio.CancelledError:
+            # Our caller went away mid-transaction (rolled back): the changes not yet
+            # committed go back to the head of the queue for the next holder of the lock.
+            self._index_queue[:0] = [c for c in batch if not c.result.done()]
+            raise
+
+    async def _commit_or_isolate(self, batch: list[_IndexChange]) -> None:
+        try:
+            seqs, epoch = await self._write_changes(batch)
+        except Exception as exc:
+            if len(batch) == 1:
+                batch[0].result.set_exception(exc)
+                return
+            for change in batch:  # one change per transaction: only the bad one fails
+                await self._commit_or_isolate([change])
+            return
+        for change, seq in zip(batch, seqs, strict=True):
+            change.result.set_result((seq, epoch))
+        await self.notify(seqs[-1], batch[-1].op, epoch)
+
+    async def _write_changes(self, batch: list[_IndexChange]) -> tuple[list[int], str]:
+        seqs: list[int] = []
         async with unit_of_work(self.sessions) as session:
             gen = await repo.active(session, lock=True)
             if gen is None:
                 raise RuntimeError("the index has no active generation")
-            if sidecar is not None:
-                await repo.upsert_file(session, gen.generation, sidecar)
-                seq = await repo.append_change(
-                    session, gen.generation, "upsert", file_id=file_id, doc=sidecar.doc()
-                )
-            else:
-                await repo.delete_file(session, gen.generation, file_id)
-                seq = await repo.append_change(session, gen.generation, "delete", file_id=file_id)
-            if audit is not None:
-                await record(session, audit)
-        await self.notify(seq, op, gen.feed_epoch)
-        return seq, gen.feed_epoch
+            for change in batch:
+                if change.sidecar is not None:
+                    await repo.upsert_file(session, gen.generation, change.sidecar)
+                    seq = await repo.append_change(
+                        session, gen.generation, "upsert", file_id=change.file_id, doc=change.sidecar.doc()
+                    )
+                else:
+                    await repo.delete_file(session, gen.generation, change.file_id)
+                    seq = await repo.append_change(session, gen.generation, "delete", file_id=change.file_id)
+                seqs.append(seq)
+                if change.audit is not None:
+                    await record(session, change.audit)
+        return seqs, gen.feed_epoch
 
     async def notify(self, seq: int, op: str, feed_epoch: str) -> None:
         """Wake feed consumers early; a lost notification only delays them."""

@@ -8,6 +8,11 @@ or, when the change is rolled back, ``aborted``. Recovery (:mod:`.recovery`) rea
 records without ``done``/``aborted`` and finishes each one; the log is compacted when it
 holds no open record. The WAL always lives on the SE's local state directory, also for
 an S3-backed SE.
+
+Group fsync: appends are written under a short lock; an append that must be durable then
+takes the sync lock and fsyncs, unless an fsync that began after its write has already
+covered it. Concurrent uploads thus share flushes, and no durable append returns before
+an fsync that includes it has finished.
 """
 
 from __future__ import annotations
@@ -39,16 +44,37 @@ class Wal:
     def __init__(self, state_dir: Path, *, fsync: bool = True) -> None:
         self.path = state_dir / "wal.log"
         self.fsync = fsync
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # appends and compaction
+        self._sync_lock = threading.Lock()  # one fsync at a time
+        self._written = 0  # appends written to the file so far
+        self._synced = 0  # appends known to be on disk
         state_dir.mkdir(parents=True, exist_ok=True)
 
     def _append(self, entry: dict[str, Any], sync: bool) -> None:
         line = (json.dumps(entry, separators=(",", ":")) + "\n").encode()
         with self._lock, open(self.path, "ab") as f:
             f.write(line)
-            f.flush()
-            if sync and self.fsync:
-                os.fsync(f.fileno())
+            self._written += 1
+            mine = self._written
+        if sync and self.fsync:
+            self._sync_covering(mine)
+
+    def _sync_covering(self, mine: int) -> None:
+        """Return once an fsync begun after append number ``mine`` was written has finished.
+
+        The file is opened by name for the fsync: it flushes the file's every write, whoever
+        made it, and after a compaction (which fsyncs what it copied) it is the new file."""
+        with self._sync_lock:
+            if self._synced >= mine:
+                return  # a later fsync already covered this append
+            with self._lock:
+                upto = self._written
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            self._synced = upto
 
     async def _write(self, entry: dict[str, Any], *, sync: bool = True) -> None:
         await anyio.to_thread.run_sync(self._append, entry, sync)
