@@ -99,12 +99,13 @@ async def upsert_copies(session: AsyncSession, rows: list[dict[str, Any]]) -> No
     """One statement for many copies (each ``(file_id, se_id)`` at most once)."""
     if not rows:
         return
-    stmt = insert(catalog_copies).values(rows)
+    stmt = insert(catalog_copies)
     await session.execute(
         stmt.on_conflict_do_update(
             index_elements=[catalog_copies.c.file_id, catalog_copies.c.se_id],
             set_={k: stmt.excluded[k] for k in rows[0] if k not in ("file_id", "se_id")},
-        )
+        ),
+        rows,  # executemany: one compiled statement whatever the page size
     )
 
 
@@ -162,17 +163,18 @@ async def refresh_files(session: AsyncSession, file_ids: Iterable[str]) -> None:
         await session.execute(sa.delete(catalog_files).where(catalog_files.c.file_id.in_(gone)))
     rows = [_file_row(r.record) for r in winners]
     if rows:
-        stmt = insert(catalog_files).values(rows)
+        stmt = insert(catalog_files)
         await session.execute(
             stmt.on_conflict_do_update(
                 index_elements=[catalog_files.c.file_id],
                 set_={k: stmt.excluded[k] for k in rows[0] if k != "file_id"},
-            )
+            ),
+            rows,  # executemany: one compiled statement whatever the page size
         )
         tags = {(row["file_id"], tag) for row in rows for tag in row["tags"]}
         if tags:
             await session.execute(
-                insert(catalog_file_tags).values([{"file_id": f, "tag": t} for f, t in sorted(tags)])
+                insert(catalog_file_tags), [{"file_id": f, "tag": t} for f, t in sorted(tags)]
             )
 
 

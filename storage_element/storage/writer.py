@@ -35,6 +35,7 @@ Crash points (``ARTSTORE_SE_CRASH_AT``) and the recovery of each:
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import uuid
@@ -66,32 +67,53 @@ class Body:
         self.expected_sha256 = expected_sha256.lower() if expected_sha256 else None
 
     async def pump(self, sink: DataWriter | None) -> tuple[int, str]:
-        """Stream to ``sink`` (or only hash), in 1 MiB pieces; returns (size, sha256)."""
+        """Stream to ``sink`` (or only hash), in 1 MiB pieces; returns (size, sha256).
+
+        Pipelined: while piece N is hashed and written (two worker threads at once: both
+        release the GIL), piece N+1 is being received. At most two pieces are in memory."""
         hasher = hashlib.sha256()
-        size, buffer, first = 0, bytearray(), True
+        size, parts, buffered, first = 0, list[bytes](), 0, True
+        previous: asyncio.Future[Any] | None = None
+
+        async def store(data: bytes) -> None:
+            nonlocal first
+            if sink is None:
+                await anyio.to_thread.run_sync(hasher.update, data)
+                return
+            await asyncio.gather(anyio.to_thread.run_sync(hasher.update, data), sink.write(data))
+            if first:
+                first = False
+                crash_point("put_mid_stream")
 
         async def flush() -> None:
-            nonlocal buffer, first
-            data = bytes(buffer)
-            buffer = bytearray()
-            await anyio.to_thread.run_sync(hasher.update, data)
-            if sink is not None:
-                await sink.write(data)
-                if first:
-                    first = False
-                    crash_point("put_mid_stream")
+            nonlocal parts, buffered, previous
+            if previous is not None:
+                await previous  # pieces are hashed and written in order
+            previous = asyncio.ensure_future(store(b"".join(parts)))  # the only copy
+            parts, buffered = [], 0
 
-        async for chunk in self.chunks:
-            size += len(chunk)
-            if self.length is not None and size > self.length:
-                raise LengthMismatch(f"body is longer than Content-Length {self.length}")
-            if size > self.limit:
-                raise TooLarge(f"body is larger than the {self.limit} bytes reserved")
-            buffer += chunk
-            if len(buffer) >= CHUNK:
+        try:
+            async for chunk in self.chunks:
+                size += len(chunk)
+                if self.length is not None and size > self.length:
+                    raise LengthMismatch(f"body is longer than Content-Length {self.length}")
+                if size > self.limit:
+                    raise TooLarge(f"body is larger than the {self.limit} bytes reserved")
+                parts.append(chunk)
+                buffered += len(chunk)
+                if buffered >= CHUNK:
+                    await flush()
+            if parts:
                 await flush()
-        if buffer:
-            await flush()
+            if previous is not None:
+                await previous
+        finally:
+            if previous is not None:
+                # The body failed (client gone, too long): let the piece in flight finish
+                # before the caller aborts the writer, so no thread writes after the abort
+                # (on success it is finished already and this returns at once).
+                with anyio.CancelScope(shield=True):
+                    await asyncio.gather(previous, return_exceptions=True)
         if self.length is not None and size != self.length:
             raise LengthMismatch(f"body has {size} bytes, Content-Length said {self.length}")
         digest = hasher.hexdigest()

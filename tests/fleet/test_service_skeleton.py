@@ -51,7 +51,7 @@ async def running(
         http_retries=0,
     )
     app = create_app(service, settings)
-    async with LifespanManager(app) as manager:
+    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             yield service, client
@@ -108,7 +108,7 @@ async def test_ready_fails_when_postgres_is_gone(database_url: str, redis_url: s
         http_retries=0,
     )
     app = create_app("query_module", settings)
-    async with LifespanManager(app) as manager:
+    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30) as manager:
         await app.state.engine.dispose()
         url = make_url(database_url)
         admin = await asyncpg.connect(
@@ -138,7 +138,7 @@ async def test_redis_down_is_degraded_not_failed(database_url: str, private_redi
         http_retries=0,
     )
     app = create_app("query_module", settings)
-    async with LifespanManager(app) as manager:
+    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30) as manager:
         private_redis.stop()
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:

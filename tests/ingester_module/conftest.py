@@ -224,7 +224,7 @@ async def ingester(fleet: Fleet, database_url: str) -> AsyncIterator[Callable[..
     async def run(**overrides: Any) -> AsyncIterator[tuple[Any, httpx.AsyncClient]]:
         settings = Settings(env="test", **fleet.ingester_settings(database_url, **overrides))
         app = create_app(settings)
-        async with LifespanManager(app) as manager:
+        async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30) as manager:
             transport = httpx.ASGITransport(app=manager.app)
             async with httpx.AsyncClient(
                 transport=transport, base_url="http://ingester", timeout=60

@@ -235,7 +235,7 @@ def query(database_url: str, redis_url: str, keys: TestKeys, fake_admin: FakeAdm
                 app.state.verifier.source = keys
                 yield Query(app, client, url)
             return
-        async with LifespanManager(app) as manager:
+        async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30) as manager:
             app.state.verifier.source = keys
             transport = httpx.ASGITransport(app=manager.app)
             async with httpx.AsyncClient(transport=transport, base_url="http://query", timeout=60) as client:
@@ -360,7 +360,7 @@ class Fleet:
         }
         values.update(overrides)
         app = create_ingester(IngesterSettings(**values))
-        async with LifespanManager(app) as manager:
+        async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30) as manager:
             app.state.verifier.source = self.keys
             transport = httpx.ASGITransport(app=manager.app)
             async with httpx.AsyncClient(

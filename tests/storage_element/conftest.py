@@ -104,7 +104,7 @@ def start_se(se_settings: Callable[..., Settings], keys: TestKeys) -> Callable[.
     ) -> AsyncIterator[SE]:
         settings = settings or se_settings(**overrides)
         app = create_app(settings, backend=backend_impl)
-        async with LifespanManager(app) as manager:
+        async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30) as manager:
             app.state.verifier.source = keys
             transport = httpx.ASGITransport(app=manager.app)
             async with httpx.AsyncClient(transport=transport, base_url="http://se") as client:

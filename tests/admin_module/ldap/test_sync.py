@@ -143,7 +143,10 @@ async def test_scheduled_sync_runs_once_across_replicas(
 ) -> None:
     settings = admin_settings(database_url, redis_url, ldap=ldap_settings(slapd.url))
     apps = [create_app(settings), create_app(settings)]
-    async with LifespanManager(apps[0]), LifespanManager(apps[1]):
+    async with (
+        LifespanManager(apps[0], startup_timeout=60, shutdown_timeout=30),
+        LifespanManager(apps[1], startup_timeout=60, shutdown_timeout=30),
+    ):
         replicas = [app.state for app in apps]
         results = await asyncio.gather(
             *(run_sync(r.sessions, r.directory, trigger="scheduled") for r in replicas for _ in range(2))
