@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -14,10 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from pydantic import SecretStr
 
+from storage_element.index.tables import files
 from storage_element.jobs import reindex as reindex_module
 from storage_element.storage import mutate, writer
+from storage_element.storage.layout import quarantine_key, sidecar_key
+from storage_element.storage.sidecar import Sidecar
 from tests.storage_element import process
 from tests.storage_element.conftest import SE
 
@@ -30,6 +36,7 @@ def _cli(command: str, se: SE) -> dict[str, Any]:
         state_dir=s.state_dir,
         admin_url="http://127.0.0.1:9",
         port=0,
+        ARTSTORE_STORAGE_SE_ID=s.se_id,
     )
     out = subprocess.run(
         [sys.executable, "-m", "storage_element", command],
@@ -58,6 +65,49 @@ async def test_cli_recover_twice_and_reindex(se: SE) -> None:
     assert rebuilt["report"]["files"] == 1
     assert (await se.changes())["feed_epoch"] == rebuilt["report"]["feed_epoch"]
     assert (await se.client.get("/api/v1/files/c1", headers=se.auth())).status_code == 200
+
+
+async def test_cli_scrub_quarantines_a_flipped_byte_and_reports_it(se: SE) -> None:
+    good, bad = os.urandom(200_000), os.urandom(300_000)
+    for file_id, data in (("good", good), ("bad", bad)):
+        assert (await se.put(file_id, data)).status_code == 201
+    sidecar = await se.store.find("bad")
+    assert sidecar is not None
+    path = se.settings.root / sidecar.path
+    flipped = bytearray(path.read_bytes())
+    flipped[150_000] ^= 0x01
+    path.write_bytes(bytes(flipped))
+
+    scrubbed = await asyncio.to_thread(_cli, "scrub", se)
+    assert scrubbed["command"] == "scrub"
+    report = scrubbed["report"]
+    assert report["checked"] == 2 and report["bytes"] == len(good) + len(bad)
+    assert report["corrupt"] == [
+        {
+            "file_id": "bad",
+            "expected_sha256": hashlib.sha256(bad).hexdigest(),
+            "observed_sha256": hashlib.sha256(flipped).hexdigest(),
+        }
+    ]
+    # Quarantined: the bytes moved aside, the sidecar and the index say corrupt, the feed tells.
+    assert not path.exists()
+    assert (se.settings.root / quarantine_key(sidecar.path)).read_bytes() == bytes(flipped)
+    on_disk = Sidecar.load((se.settings.root / sidecar_key(sidecar.path)).read_bytes())
+    assert on_disk.copy_state == "corrupt" and on_disk.quarantine is not None
+    assert on_disk.quarantine.observed_sha256 == hashlib.sha256(flipped).hexdigest()
+    refused = await se.client.get("/api/v1/files/bad/content", headers=se.auth())
+    assert refused.status_code == 409 and refused.json()["code"] == "corrupt"
+    intact = await se.client.get("/api/v1/files/good/content", headers=se.auth())
+    assert intact.status_code == 200 and intact.content == good
+    last = (await se.changes())["items"][-1]
+    assert last["file_id"] == "bad" and last["record"]["copies"][0]["state"] == "corrupt"
+    async with se.store.sessions() as session:
+        rows = (await session.execute(sa.select(files.c.file_id, files.c.last_verified_at))).all()
+    verified = {row.file_id: row.last_verified_at for row in rows}
+    assert verified["good"] is not None and verified["bad"] is None
+
+    again = await asyncio.to_thread(_cli, "scrub", se)
+    assert again["report"]["checked"] == 1 and again["report"]["corrupt"] == []
 
 
 async def test_writes_during_a_reindex_are_caught_up(se: SE, monkeypatch: pytest.MonkeyPatch) -> None:
