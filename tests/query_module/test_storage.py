@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -398,6 +398,59 @@ async def test_dropping_the_catalog_and_rebuilding_from_the_feeds_gives_identica
 
         await eventually(rebuilt, timeout=20)
         assert await _all(q, token) == before
+
+
+async def test_stats_break_files_and_bytes_down_by_mode_and_retention_policy(
+    fleet: Fleet, query: QueryFactory, postgres_server: str, keys: TestKeys
+) -> None:
+    _, _, rw2 = await fleet.start_ses(("edit-1", "edit"), ("rw-1", "rw"), ("rw-2", "rw"))
+    token = keys.user("OPERATOR", "olga")
+    temporary, permanent, on_rw2 = [1_000, 2_500], [30_000, 45_000], 7_000
+    async with stack(fleet, query, postgres_server, feed_poll_interval_seconds=1.0) as (q, ingester):
+        for i, size in enumerate(temporary):
+            rec = await upload(ingester, token, os.urandom(size), filename=f"draft-{i}.bin")
+            assert rec["storage_element_id"] == "edit-1"
+        for i, size in enumerate(permanent):
+            rec = await upload(
+                ingester, token, os.urandom(size), filename=f"deed-{i}.bin", retention_policy="permanent"
+            )
+            assert rec["storage_element_id"] == "rw-1"
+        await _put_copy(fleet, rw2, "3c1f7a9e-2b4d-4e6f-8a0b-1c2d3e4f5a6b", os.urandom(on_rw2))
+
+        async def stats(ready: Callable[[dict[str, Any]], bool]) -> dict[str, Any] | None:
+            response = await q.client.get("/api/v1/stats", headers=bearer(token))
+            assert response.status_code == 200, response.text
+            body: dict[str, Any] = response.json()
+            return body if ready(body) else None
+
+        body = await eventually(lambda: stats(lambda b: b["totals"]["files"] == 5), timeout=20)
+        assert body["totals"] == {"files": 5, "bytes": sum(temporary) + sum(permanent) + on_rw2}
+        assert body["modes"] == [
+            {"mode": "edit", "files": 2, "bytes": sum(temporary)},
+            {"mode": "rw", "files": 3, "bytes": sum(permanent) + on_rw2},
+        ]
+        assert body["retention_policies"] == [
+            {"retention_policy": "permanent", "files": 3, "bytes": sum(permanent) + on_rw2},
+            {"retention_policy": "temporary", "files": 2, "bytes": sum(temporary)},
+        ]
+
+        # A mode change on one SE moves its copies to the new mode, not their retention.
+        async with fleet.se_client(rw2) as client:
+            assert (await client.post("/api/v1/mode", json={"mode": "ro"})).status_code == 200
+        body = await eventually(
+            lambda: stats(lambda b: any(m["mode"] == "ro" for m in b["modes"])), timeout=20
+        )
+        assert body["modes"] == [
+            {"mode": "edit", "files": 2, "bytes": sum(temporary)},
+            {"mode": "ro", "files": 1, "bytes": on_rw2},
+            {"mode": "rw", "files": 2, "bytes": sum(permanent)},
+        ]
+        assert body["retention_policies"] == [
+            {"retention_policy": "permanent", "files": 3, "bytes": sum(permanent) + on_rw2},
+            {"retention_policy": "temporary", "files": 2, "bytes": sum(temporary)},
+        ]
+        refused = await q.client.get("/api/v1/stats", headers=bearer(keys.user("USER", "alice")))
+        assert refused.status_code == 403
 
 
 async def _same(q: Query, token: str, expected: list[dict[str, Any]]) -> bool:
