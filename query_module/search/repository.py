@@ -4,12 +4,18 @@ Full text: the query is parsed with ``websearch_to_tsquery`` under ``simple`` (e
 names and codes), ``russian`` and ``english`` (morphology), OR-ed, and matched against
 the generated ``search_vector`` (weights A name, B tags, C description, D metadata
 values). User-supplied text in LIKE patterns has its wildcards escaped.
+
+Owner filter: ``owner=<X>`` matches files whose owner id or owner username is X. The
+service first resolves X to the owner ids it names (:func:`owner_ids`); the filter is then
+written as equalities on ``(owner_id)`` or ``(owner_username, owner_id)``, which the
+planner serves from indexes, instead of an ``OR`` that reads the whole table.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +31,7 @@ f = catalog_files.c
 CONFIGS = ("simple", "russian", "english")
 WORD_SEPARATORS = re.compile(r"(?<=\w)[-_./]+(?=\w)")
 FACET_LIMIT = 20
+OWNER_IDS_MAX = 20
 
 
 def escape_like(text: str) -> str:
@@ -66,6 +73,40 @@ def _meta_clause(key: str, value: str) -> sa.ColumnElement[bool]:
     )
 
 
+async def owner_ids(session: AsyncSession, owner: str) -> tuple[str, ...] | None:
+    """The owner ids ``owner=<X>`` can match: X itself if some file's owner id is X, then
+    the other ids of files whose username is X, found by a loose scan of the
+    ``(owner_username, owner_id)`` index (one probe per distinct id). None when there are
+    more than :data:`OWNER_IDS_MAX` (the filter then stays the plain ``OR``)."""
+    named = catalog_files.alias("named")
+    first = sa.select(f.owner_id).where(f.owner_username == owner).order_by(f.owner_id).limit(1)
+    ids = first.cte("ids", recursive=True)
+    following = (
+        sa.select(named.c.owner_id)
+        .where(named.c.owner_username == owner, named.c.owner_id > ids.c.owner_id)
+        .order_by(named.c.owner_id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    ids = ids.union_all(sa.select(following).where(ids.c.owner_id.is_not(None)))
+    as_id = sa.select(sa.literal(owner, sa.Text)).where(sa.exists().where(f.owner_id == owner))
+    by_name = sa.select(ids.c.owner_id).where(ids.c.owner_id.is_not(None), ids.c.owner_id != owner)
+    found = list((await session.execute(as_id.union_all(by_name).limit(OWNER_IDS_MAX + 1))).scalars())
+    return tuple(found) if len(found) <= OWNER_IDS_MAX else None
+
+
+def owner_clause(owner: str, ids: Sequence[str] | None) -> sa.ColumnElement[bool]:
+    """Files whose owner id or owner username is ``owner``; with the ids it names resolved
+    (:func:`owner_ids`), the same files as equalities the indexes serve."""
+    if ids is None:
+        return sa.or_(f.owner_id == owner, f.owner_username == owner)
+    clauses = [
+        f.owner_id == owner if i == owner else sa.and_(f.owner_username == owner, f.owner_id == i)
+        for i in ids
+    ]
+    return sa.or_(*clauses) if clauses else sa.false()
+
+
 def conditions(query: SearchQuery, owner_id: str | None) -> list[sa.ColumnElement[bool]]:
     conds: list[sa.ColumnElement[bool]] = []
     if owner_id is not None:
@@ -84,7 +125,7 @@ def conditions(query: SearchQuery, owner_id: str | None) -> list[sa.ColumnElemen
         wanted = sa.cast(array([sa.literal(t) for t in query.tags]), ARRAY(sa.Text))
         conds.append(f.tags.op("@>")(wanted))
     if query.owner:
-        conds.append(sa.or_(f.owner_id == query.owner, f.owner_username == query.owner))
+        conds.append(owner_clause(query.owner, query.owner_ids))
     if query.created_from:
         conds.append(f.created_at >= query.created_from)
     if query.created_to:

@@ -37,6 +37,9 @@ class SearchQuery:
     limit: int = 50
     cursor: str | None = None
     facets: bool = False
+    # Set by the service before any SQL runs: the owner ids ``owner`` names (see
+    # repository.owner_ids), so that the owner filter is an equality on an index.
+    owner_ids: tuple[str, ...] | None = None
 
     @property
     def text(self) -> str | None:

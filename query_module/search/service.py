@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,6 +28,8 @@ async def search(
     owner_id = owner_restriction(principal)
     sort, order = query.effective_sort, query.effective_order
     after = decode_cursor(query.cursor, sort, order) if query.cursor else None
+    if query.owner:
+        query = replace(query, owner_ids=await repo.owner_ids(session, query.owner))
     rows = await repo.page(session, query, owner_id, after)
     more = len(rows) > query.limit
     rows = rows[: query.limit]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -294,3 +295,42 @@ async def test_bad_cursor_is_422(query: QueryFactory, keys: TestKeys) -> None:
         token = keys.user("OPERATOR", "olga")
         response = await q.client.get("/api/v1/search", params={"cursor": "garbage"}, headers=bearer(token))
         assert response.status_code == 422 and response.json()["code"] == "invalid_cursor"
+
+
+def owned(name: str, owner_id: str, username: str) -> dict[str, Any]:
+    record = make_record(name=name)
+    record["owner"] = {"id": owner_id, "username": username, "kind": "user"}
+    return record
+
+
+async def test_owner_filter_by_id_or_username(query: QueryFactory, keys: TestKeys) -> None:
+    alice = str(uuid.uuid5(uuid.NAMESPACE_DNS, "alice"))
+    bob = str(uuid.uuid5(uuid.NAMESPACE_DNS, "bob"))
+    feed = Feed("se-a")
+    records = [
+        *(feed.upsert(owned(f"a{i}.txt", alice, "alice")) for i in range(3)),
+        # Alice renamed: her id, a new username.
+        *(feed.upsert(owned(f"r{i}.txt", alice, "alice2")) for i in range(2)),
+        *(feed.upsert(owned(f"b{i}.txt", bob, "bob")) for i in range(2)),
+        # Someone whose username is bob's id.
+        feed.upsert(owned("c.txt", "carol-id", bob)),
+        # More ids under one username than are resolved (the plain OR then).
+        *(feed.upsert(owned(f"s{i}.txt", f"shared-{i}", "shared")) for i in range(repo.OWNER_IDS_MAX + 1)),
+    ]
+    operator = keys.user("OPERATOR", "olga")
+    async with query() as q:
+        await apply_feed(q.app, feed)
+        for owner in ("alice", alice, "alice2", bob, "bob", "carol-id", "shared", "nobody"):
+            expected = {r["file_id"] for r in records if owner in (r["owner"]["id"], r["owner"]["username"])}
+            found = await all_pages(q, operator, owner=owner, limit=4)
+            assert ids(found) == expected and len(found) == len(expected), owner
+            body = await search(q, operator, owner=owner)
+            assert body["total"] == len(expected) and body["total_is_estimate"] is False, owner
+        # Alice (a USER) sees her files under her old and her new name.
+        assert len(await all_pages(q, keys.user("USER", "alice"), owner="alice2")) == 2
+        assert (await search(q, keys.user("USER", "bob"), owner="alice"))["items"] == []
+        async with unit_of_work(q.app.state.sessions) as session:
+            assert await repo.owner_ids(session, "alice") == (alice,)
+            assert await repo.owner_ids(session, bob) == (bob, "carol-id")
+            assert await repo.owner_ids(session, "nobody") == ()
+            assert await repo.owner_ids(session, "shared") is None
