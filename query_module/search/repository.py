@@ -34,6 +34,15 @@ FACET_LIMIT = 20
 OWNER_IDS_MAX = 20
 
 
+async def plan_each_statement(session: AsyncSession) -> None:
+    """Plan every statement of this transaction for its own values. How many rows a search
+    matches depends on them (a rare word or half the catalog), and the generic plan a
+    prepared statement switches to after five executions cannot know: at 1,000,000 rows it
+    counted a broad query's first 10,001 matches from a full GIN bitmap in 1.4 s, where
+    the plan for the values reads them in 25 ms."""
+    await session.execute(sa.text("SET LOCAL plan_cache_mode = force_custom_plan"))
+
+
 def escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 

@@ -28,6 +28,7 @@ async def search(
     owner_id = owner_restriction(principal)
     sort, order = query.effective_sort, query.effective_order
     after = decode_cursor(query.cursor, sort, order) if query.cursor else None
+    await repo.plan_each_statement(session)
     if query.owner:
         query = replace(query, owner_ids=await repo.owner_ids(session, query.owner))
     rows = await repo.page(session, query, owner_id, after)
