@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.logging import request_id_var
+from shared.middleware import REQUEST_ID_STATE
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("artstore.errors")
@@ -116,9 +117,18 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled_error", exc_info=exc)
-    return problem(500, "internal_error", "Internal error", "an unexpected error occurred")
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    # Starlette calls this outside the request-id middleware: take the id from the scope.
+    request_id = request_id_var.get() or request.scope.get("state", {}).get(REQUEST_ID_STATE)
+    token = request_id_var.set(request_id)
+    try:
+        log.exception("unhandled_error", exc_info=exc)
+        headers = {"X-Request-ID": request_id} if request_id else None
+        return problem(
+            500, "internal_error", "Internal error", "an unexpected error occurred", headers=headers
+        )
+    finally:
+        request_id_var.reset(token)
 
 
 def install_error_handlers(app: FastAPI) -> None:

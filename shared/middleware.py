@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shared.logging import request_id_var
 
 REQUEST_ID_HEADER = b"x-request-id"
+REQUEST_ID_STATE = "request_id"
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
@@ -31,6 +32,9 @@ class RequestIdMiddleware:
         incoming = dict(scope["headers"]).get(REQUEST_ID_HEADER, b"").decode("latin-1")
         request_id = incoming if _VALID_ID.match(incoming) else uuid.uuid4().hex
         token = request_id_var.set(request_id)
+        # Unhandled exceptions are answered outside this middleware (Starlette's outermost
+        # ServerErrorMiddleware), after the context variable is reset: leave the id in the scope.
+        scope.setdefault("state", {})[REQUEST_ID_STATE] = request_id
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
