@@ -40,13 +40,13 @@ async def insert(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
         await session.execute(sa.insert(audit_events), rows)
 
 
-async def page_ascending(session: AsyncSession, after_seq: int, limit: int) -> list[dict[str, Any]]:
-    result = await session.execute(
-        sa.select(audit_events)
-        .where(audit_events.c.seq > after_seq)
-        .order_by(audit_events.c.seq)
-        .limit(limit)
-    )
+async def page_ascending(session: AsyncSession, after_seq: int | None, limit: int) -> list[dict[str, Any]]:
+    """Rows in chain order; ``after_seq=None`` starts at the lowest seq, whatever it is (a row
+    slipped in at seq 0 or below must be read too)."""
+    query = sa.select(audit_events).order_by(audit_events.c.seq).limit(limit)
+    if after_seq is not None:
+        query = query.where(audit_events.c.seq > after_seq)
+    result = await session.execute(query)
     return [dict(r) for r in result.mappings()]
 
 

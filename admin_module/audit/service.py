@@ -136,7 +136,8 @@ async def list_events(
 
 async def verify(session: AsyncSession) -> VerifyResult:
     """Walk the chain from the start; the first row whose links do not hold is reported."""
-    prev, after, checked = GENESIS, 0, 0
+    prev, checked = GENESIS, 0
+    after: int | None = None
     while rows := await repository.page_ascending(session, after, VERIFY_BATCH):
         for row in rows:
             checked += 1

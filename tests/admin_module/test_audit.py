@@ -11,6 +11,8 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from admin_module.audit.chain import GENESIS, row_hash
+from admin_module.models import audit_events
 from shared.auth import Principal
 from shared.db import create_engine, session_factory, unit_of_work
 from shared.outbox import OutboxDeliverer, audit_event, outbox_table, record
@@ -95,6 +97,61 @@ async def test_editing_a_hash_too_does_not_hide_the_edit(admin: Admin) -> None:
     )
     report = await _verify(admin, headers)
     assert report["ok"] is False and report["first_bad"] == str(rows[1].id)
+
+
+async def _full_rows(admin: Admin) -> list[dict[str, Any]]:
+    async with admin.app.state.engine.connect() as conn:
+        result = await conn.execute(sa.select(audit_events).order_by(audit_events.c.seq))
+        return [dict(r) for r in result.mappings()]
+
+
+def _forged(template: dict[str, Any], *, seq: int, prev_hash: str) -> dict[str, Any]:
+    """A row as an intruder would write it: copied from a real one, made to say something else,
+    with a well-formed hash over its own content and the ``prev_hash`` it claims to follow."""
+    row = template | {
+        "seq": seq,
+        "id": uuid.uuid4(),
+        "action": "user.role_changed",
+        "target": "mallory",
+        "details": {"role": "ADMIN"},
+        "prev_hash": prev_hash,
+    }
+    row["hash"] = row_hash(row, prev_hash)
+    return row
+
+
+@pytest.mark.parametrize("where", ["start", "middle", "end"])
+async def test_an_inserted_row_is_detected(admin: Admin, where: str) -> None:
+    headers = await _some_activity(admin)
+    rows = await _full_rows(admin)
+    assert (await _verify(admin, headers))["ok"] is True and len(rows) >= 6
+    middle = len(rows) // 2
+    if where == "start":
+        # Before the first row, claiming to start the chain: the first real row no longer follows it.
+        forged = _forged(rows[1], seq=rows[0]["seq"] - 1, prev_hash=GENESIS)
+        next_row, next_seq, checked = rows[0], rows[0]["seq"], 2
+    elif where == "middle":
+        # Make room (later rows move up one seq), then a row that links properly to its predecessor:
+        # its own links hold, the row after it no longer points at it.
+        shift = rows[middle]["seq"]
+        await _tamper(admin, "UPDATE audit_events SET seq = -seq - 1 WHERE seq >= :s", s=shift)
+        await _tamper(admin, "UPDATE audit_events SET seq = -seq WHERE seq < 0")
+        forged = _forged(rows[1], seq=shift, prev_hash=rows[middle - 1]["hash"])
+        next_row, next_seq, checked = rows[middle], shift + 1, middle + 2
+    else:
+        # After the last row, claiming the last row's predecessor as its own (a fork of the chain).
+        forged = _forged(rows[1], seq=rows[-1]["seq"] + 1, prev_hash=rows[-1]["prev_hash"])
+        next_row, next_seq, checked = forged, forged["seq"], len(rows) + 1
+    # Append-only means inserts are allowed: the database itself does not stop this one.
+    async with admin.app.state.engine.begin() as conn:
+        await conn.execute(sa.insert(audit_events), [forged])
+    assert len(await _rows(admin)) == len(rows) + 1
+
+    report = await _verify(admin, headers)
+    assert report["ok"] is False
+    assert report["first_bad"] == str(next_row["id"]) and report["first_bad_seq"] == next_seq
+    assert report["checked"] == checked
+    assert "removed or inserted" in report["reason"]
 
 
 async def test_listing_filters_and_cursor_paging(admin: Admin) -> None:
