@@ -47,6 +47,12 @@ class Settings(ServiceSettings):
     search_total_cap: int = Field(
         10_000, description="search totals are exact up to this many matches, then estimated"
     )
+    search_relevance_window: int = Field(
+        10_000,
+        ge=0,
+        description="a relevance-sorted search with more matches than this ranks only this many of the "
+        "most recent ones, then lists the older matches newest first (ADR 0005); 0 ranks every match",
+    )
 
     link_secret: SecretStr = Field(
         SecretStr(""),

@@ -5,6 +5,8 @@ names and codes), ``russian`` and ``english`` (morphology), OR-ed, and matched a
 the generated ``search_vector`` (weights A name, B tags, C description, D metadata
 values). User-supplied text in LIKE patterns has its wildcards escaped.
 
+Result pages (keyset order, the relevance window of broad queries) are in ``pages``.
+
 Owner filter: ``owner=<X>`` matches files whose owner id or owner username is X. The
 service first resolves X to the owner ids it names (:func:`owner_ids`); the filter is then
 written as equalities on ``(owner_id)`` or ``(owner_username, owner_id)``, which the
@@ -16,14 +18,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, REGCONFIG, array
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from query_module.errors import InvalidCursor
 from query_module.models import catalog_copies, catalog_file_tags, catalog_files
 from query_module.search.schemas import SearchQuery
 
@@ -157,42 +157,6 @@ def sort_column(query: SearchQuery) -> sa.ColumnElement[Any]:
     if sort == "relevance":
         return score_of(query.text or "")
     return {"created_at": f.created_at, "size": f.size, "filename": f.original_filename}[sort]
-
-
-async def page(
-    session: AsyncSession, query: SearchQuery, owner_id: str | None, after: list[Any] | None
-) -> list[tuple[dict[str, Any], float | None, Any]]:
-    """One page (``limit + 1`` rows to know whether another follows): (attributes, score, key)."""
-    key = sort_column(query)
-    score = score_of(query.text) if query.text else sa.null()
-    stmt = sa.select(f.record, score.label("score"), key.label("sort_key"), f.file_id).where(
-        *conditions(query, owner_id)
-    )
-    descending = query.effective_order == "desc"
-    if after is not None:
-        pair = sa.tuple_(key, f.file_id)
-        bound = sa.tuple_(_key_value(query, after[0]), sa.literal(str(after[1]), sa.Text))
-        stmt = stmt.where(pair < bound if descending else pair > bound)
-    if descending:
-        stmt = stmt.order_by(key.desc(), f.file_id.desc())
-    else:
-        stmt = stmt.order_by(key.asc(), f.file_id.asc())
-    rows = (await session.execute(stmt.limit(query.limit + 1))).all()
-    return [(r.record, r.score, r.sort_key) for r in rows]
-
-
-def _key_value(query: SearchQuery, raw: Any) -> sa.ColumnElement[Any]:
-    sort = query.effective_sort
-    try:
-        if sort == "created_at":
-            return sa.literal(datetime.fromisoformat(str(raw)), sa.DateTime(timezone=True))
-        if sort == "size":
-            return sa.literal(int(raw), sa.BigInteger)
-        if sort == "relevance":
-            return sa.literal(float(raw), sa.REAL)
-    except (TypeError, ValueError) as exc:
-        raise InvalidCursor("the cursor is not one this service issued") from exc
-    return sa.literal(str(raw), sa.Text)
 
 
 async def total(

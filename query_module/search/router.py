@@ -63,6 +63,7 @@ async def search(
         principal=principal,
         query=query,
         total_cap=request.app.state.settings.search_total_cap,
+        relevance_window=request.app.state.settings.search_relevance_window,
     )
 
 

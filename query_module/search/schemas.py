@@ -56,22 +56,49 @@ class SearchQuery:
         return self.order or ("asc" if self.effective_sort == "filename" else "desc")
 
 
-def encode_cursor(sort: str, order: str, key: list[Any]) -> str:
-    raw = json.dumps({"s": sort, "o": order, "k": key}, separators=(",", ":"), default=str)
+@dataclass(frozen=True)
+class Cursor:
+    """Where the next page starts: the last row's sort key and file id. A broad relevance
+    query (repository module docstring) also carries its window's ``anchor`` (created_at,
+    file_id of the oldest candidate ranked), and ``older`` once the last row was past it
+    (its key is then its created_at)."""
+
+    key: list[Any]
+    anchor: list[Any] | None = None
+    older: bool = False
+
+
+def encode_cursor(sort: str, order: str, cursor: Cursor) -> str:
+    body: dict[str, Any] = {"s": sort, "o": order, "k": cursor.key}
+    if cursor.anchor is not None:
+        body["a"] = cursor.anchor
+    if cursor.older:
+        body["p"] = 1
+    raw = json.dumps(body, separators=(",", ":"), default=str)
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, sort: str, order: str) -> list[Any]:
+def decode_cursor(cursor: str, sort: str, order: str) -> Cursor:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         body = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        key = body["k"]
-        valid = body["s"] == sort and body["o"] == order and isinstance(key, list) and len(key) == 2
-    except (ValueError, KeyError, TypeError) as exc:
+        key, anchor, older = body["k"], body.get("a"), body.get("p") == 1
+        valid = (
+            body["s"] == sort
+            and body["o"] == order
+            and _pair(key)
+            and (anchor is None or (sort == "relevance" and _pair(anchor)))
+            and (not older or anchor is not None)
+        )
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise InvalidCursor("the cursor is not one this service issued") from exc
     if not valid:
         raise InvalidCursor("the cursor belongs to another sort order")
-    return list(key)
+    return Cursor(list(key), list(anchor) if anchor is not None else None, older)
+
+
+def _pair(value: Any) -> bool:
+    return isinstance(value, list) and len(value) == 2
 
 
 class FacetValue(BaseModel):

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from query_module.search import repository as repo
-from query_module.search.schemas import SearchQuery
+from query_module.search.schemas import Cursor, SearchQuery, encode_cursor
 from shared.db import unit_of_work
 from tests.query_module.conftest import Feed, QueryFactory, apply_feed, bearer, make_record
 from tests.support.tokens import TestKeys
@@ -297,6 +297,115 @@ async def test_bad_cursor_is_422(query: QueryFactory, keys: TestKeys) -> None:
         assert response.status_code == 422 and response.json()["code"] == "invalid_cursor"
 
 
+def zebras(feed: Feed) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Twelve files matching ``zebra``, a day apart: the four oldest have it in their name
+    (the best scores), the newest five (a window of 5) a mix of name, tag and description."""
+    old: list[dict[str, Any]] = []
+    recent: list[dict[str, Any]] = []
+    for i in range(12):
+        field: dict[str, Any] = {"description": "a zebra"}
+        if i < 4 or i == 10:
+            field = {"name": f"zebra-{i}.txt"}
+        elif i == 9:
+            field = {"tags": ["zebra"]}
+        created = datetime(2025, 1, 1, tzinfo=UTC) + timedelta(days=i)
+        record = feed.upsert(make_record(**{"name": f"file-{i}.txt", **field}, created_at=created))
+        (recent if i >= 7 else old).append(record)
+    return old, recent
+
+
+async def test_a_broad_relevance_query_ranks_the_window_then_lists_older_matches(
+    query: QueryFactory, keys: TestKeys
+) -> None:
+    feed = Feed("se-a")
+    old, recent = zebras(feed)
+    token = keys.user("OPERATOR", "olga")
+    async with query(search_relevance_window=5) as q:
+        await apply_feed(q.app, feed)
+        first = await search(q, token, q="zebra", limit=3)
+        assert first["total"] == 12 and first["total_is_estimate"] is False
+        assert ids(first["items"]) <= ids(recent)
+        items = await all_pages(q, token, q="zebra", limit=3)
+        ascending = await all_pages(q, token, q="zebra", limit=3, order="asc")
+    # Each match exactly once: the window (the five most recent) by score, then the older
+    # matches newest first.
+    for found, descending in ((items, True), (ascending, False)):
+        assert [i["file_id"] for i in found[5:]] == [r["file_id"] for r in reversed(old)]
+        assert ids(found[:5]) == ids(recent)
+        ranked = [(i["score"], i["file_id"]) for i in found[:5]]
+        assert ranked == sorted(ranked, reverse=descending)
+    window = items[:5]
+    assert window[0]["original_filename"] == "zebra-10.txt" and window[1]["tags"] == ["zebra"]
+    assert all(i["score"] > 0 for i in items)
+    async with query(search_relevance_window=100) as q:
+        # Ranked in full, the old name matches come first: the window above did change the order.
+        everything = await search(q, token, q="zebra", limit=5)
+        assert ids(everything["items"]) == ids(old[:4]) | {recent[3]["file_id"]}
+
+
+async def test_window_pages_return_each_match_once_while_files_arrive(
+    query: QueryFactory, keys: TestKeys
+) -> None:
+    feed = Feed("se-a")
+    old, recent = zebras(feed)
+    token = keys.user("OPERATOR", "olga")
+    async with query(search_relevance_window=5) as q:
+        await apply_feed(q.app, feed)
+        seen: list[str] = []
+        cursor = None
+        arrived = 0
+        while True:
+            body = await search(q, token, q="zebra", limit=2, **({"cursor": cursor} if cursor else {}))
+            seen += [i["file_id"] for i in body["items"]]
+            # Between pages: a newer match (it joins the window) and an older one.
+            for days in (100 + arrived, -100 - arrived):
+                created = datetime(2025, 1, 1, tzinfo=UTC) + timedelta(days=days)
+                feed.upsert(make_record(name=f"new-{days}.txt", description="zebra", created_at=created))
+            arrived += 1
+            await apply_feed(q.app, feed)
+            cursor = body["next_cursor"]
+            if not cursor:
+                break
+        assert len(seen) == len(set(seen))
+        assert ids(old + recent) <= set(seen)
+
+
+async def test_queries_within_the_window_keep_the_full_ranking(query: QueryFactory, keys: TestKeys) -> None:
+    feed = Feed("se-a")
+    old, recent = zebras(feed)
+    token = keys.user("OPERATOR", "olga")
+    pages: dict[int, list[tuple[str, float]]] = {}
+    for window in (0, 12, 10_000):
+        async with query(search_relevance_window=window) as q:
+            if window == 0:
+                await apply_feed(q.app, feed)
+            items = await all_pages(q, token, q="zebra", limit=5)
+            pages[window] = [(i["file_id"], i["score"]) for i in items]
+    assert pages[0] == pages[12] == pages[10_000]
+    assert [s for _, s in pages[0]] == sorted((s for _, s in pages[0]), reverse=True)
+    assert {i for i, _ in pages[0]} == ids(old + recent)
+
+
+async def test_window_cursors_are_checked(query: QueryFactory, keys: TestKeys) -> None:
+    feed = Feed("se-a")
+    zebras(feed)
+    token = keys.user("OPERATOR", "olga")
+    anchor = ["2025-01-08T00:00:00+00:00", "some-id"]
+    forged = {
+        "an anchor on another order": encode_cursor("created_at", "desc", Cursor([anchor[0], "x"], anchor)),
+        "older without an anchor": encode_cursor("relevance", "desc", Cursor([anchor[0], "x"], None, True)),
+        "an anchor that is no time": encode_cursor("relevance", "desc", Cursor([0.1, "x"], ["noon", "x"])),
+        "an older key that is no time": encode_cursor("relevance", "desc", Cursor([0.1, "x"], anchor, True)),
+    }
+    async with query(search_relevance_window=5) as q:
+        await apply_feed(q.app, feed)
+        for what, cursor in forged.items():
+            sort = "created_at" if "another order" in what else "relevance"
+            params = {"q": "zebra", "sort": sort, "cursor": cursor}
+            response = await q.client.get("/api/v1/search", params=params, headers=bearer(token))
+            assert response.status_code == 422 and response.json()["code"] == "invalid_cursor", what
+
+
 def owned(name: str, owner_id: str, username: str) -> dict[str, Any]:
     record = make_record(name=name)
     record["owner"] = {"id": owner_id, "username": username, "kind": "user"}
@@ -334,3 +443,30 @@ async def test_owner_filter_by_id_or_username(query: QueryFactory, keys: TestKey
             assert await repo.owner_ids(session, bob) == (bob, "carol-id")
             assert await repo.owner_ids(session, "nobody") == ()
             assert await repo.owner_ids(session, "shared") is None
+
+
+async def test_window_pages_after_more_arrivals_than_the_window(query: QueryFactory, keys: TestKeys) -> None:
+    """More matches arrive between two pages than the window holds: the next page still
+    ranks every candidate at or after the anchor (and the arrivals join them)."""
+    feed = Feed("se-a")
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    first = [
+        feed.upsert(make_record(description="okapi", created_at=start + timedelta(days=i))) for i in range(6)
+    ]
+    token = keys.user("OPERATOR", "olga")
+    async with query(search_relevance_window=2) as q:
+        await apply_feed(q.app, feed)
+        body = await search(q, token, q="okapi", limit=1)
+        arrivals = [
+            feed.upsert(make_record(description="okapi", created_at=start + timedelta(days=10 + i)))
+            for i in range(5)
+        ]
+        await apply_feed(q.app, feed)
+        seen = [i["file_id"] for i in body["items"]]
+        while cursor := body["next_cursor"]:
+            body = await search(q, token, q="okapi", limit=1, cursor=cursor)
+            seen += [i["file_id"] for i in body["items"]]
+    assert len(seen) == len(set(seen)) and ids(first) <= set(seen) <= ids(first + arrivals)
+    # The window (the two newest at the first page) comes before the older matches.
+    window = ids(first[4:])
+    assert set(seen[: seen.index(first[3]["file_id"])]) >= window
