@@ -7,12 +7,19 @@ import type { components as Admin } from './generated/admin';
 import type { components as Ingester } from './generated/ingester';
 import type { components as Query } from './generated/query';
 import type {
-  AuditEvent, AuditVerify, FacetBucket, LdapStatus, LdapSyncResult, Page, Saga, ServiceAccount, SigningKey, User,
+  AuditEvent, AuditVerify, DownloadLink, FacetBucket, FileRecord, FleetView, LdapStatus, LdapSyncResult, Page, Saga,
+  SearchResponse, ServiceAccount, SigningKey, StorageElement, User,
 } from './types';
 
 type A = Admin['schemas'];
 /** `true` when every value of `From` is a valid `To`; the constants below fail to compile otherwise. */
 type Fits<From, To> = [From] extends [To] ? true : false;
+/**
+ * `true` when every field the UI type names is a field of the service's schema. For records
+ * whose fields the services declare more loosely (a plain string where the UI narrows to a
+ * union, free-form JSON), this is the check that catches a renamed or removed field.
+ */
+type Covers<From, To> = [keyof To] extends [keyof From] ? true : false;
 
 const checks = {
   user: true as const satisfies Fits<A['UserOut'], User>,
@@ -27,6 +34,11 @@ const checks = {
   syncReport: true as const satisfies Fits<A['SyncReport'], LdapSyncResult>,
   facet: true as const satisfies Fits<Query['schemas']['FacetValue'], FacetBucket>,
   saga: true as const satisfies Fits<Ingester['schemas']['SagaView'], Saga>,
+  storageElement: true as const satisfies Covers<A['StorageElementOut'], StorageElement>,
+  fleet: true as const satisfies Covers<A['FleetView'], FleetView>,
+  fileRecord: true as const satisfies Covers<Query['schemas']['FileRecord'], FileRecord>,
+  searchPage: true as const satisfies Covers<Query['schemas']['SearchPage'], SearchResponse>,
+  downloadLink: true as const satisfies Covers<Query['schemas']['DownloadLink'], DownloadLink>,
 };
 
 describe('API contract', () => {

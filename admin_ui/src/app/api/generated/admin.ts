@@ -295,7 +295,7 @@ export interface paths {
         patch: operations["update_storage_element_api_v1_storage_elements__se_id__patch"];
         trace?: never;
     };
-    "/api/v1/storage-elements/{se_id}/maintenance/{kind}": {
+    "/api/v1/storage-elements/{se_id}/maintenance/consistency": {
         parameters: {
             query?: never;
             header?: never;
@@ -304,8 +304,8 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Start Maintenance */
-        post: operations["start_maintenance_api_v1_storage_elements__se_id__maintenance__kind__post"];
+        /** Start a consistency job on the storage element (forwarded to it) */
+        post: operations["start_consistency_api_v1_storage_elements__se_id__maintenance_consistency_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -323,6 +323,40 @@ export interface paths {
         get: operations["maintenance_job_api_v1_storage_elements__se_id__maintenance_jobs__job_id__get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/storage-elements/{se_id}/maintenance/reindex": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Start a reindex job on the storage element (forwarded to it) */
+        post: operations["start_reindex_api_v1_storage_elements__se_id__maintenance_reindex_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/storage-elements/{se_id}/maintenance/scrub": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Start a scrub job on the storage element (forwarded to it) */
+        post: operations["start_scrub_api_v1_storage_elements__se_id__maintenance_scrub_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -559,7 +593,7 @@ export interface components {
         /** Body_revoke_api_v1_auth_revoke_post */
         Body_revoke_api_v1_auth_revoke_post: {
             /** Token */
-            token: string;
+            token?: string | null;
             /** Token Type Hint */
             token_type_hint?: string | null;
         };
@@ -570,7 +604,7 @@ export interface components {
             /** Client Secret */
             client_secret?: string | null;
             /** Grant Type */
-            grant_type: string;
+            grant_type?: string | null;
             /** Password */
             password?: string | null;
             /** Refresh Token */
@@ -698,6 +732,8 @@ export interface components {
             seq: number;
             /** Service */
             service: string;
+            /** Submitted By */
+            submitted_by?: string | null;
             /** Target */
             target: string | null;
             /** User Agent */
@@ -1363,7 +1399,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/x-www-form-urlencoded": components["schemas"]["Body_revoke_api_v1_auth_revoke_post"];
             };
@@ -1396,7 +1432,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/x-www-form-urlencoded": components["schemas"]["Body_token_api_v1_auth_token_post"];
             };
@@ -1862,12 +1898,11 @@ export interface operations {
             };
         };
     };
-    start_maintenance_api_v1_storage_elements__se_id__maintenance__kind__post: {
+    start_consistency_api_v1_storage_elements__se_id__maintenance_consistency_post: {
         parameters: {
             query?: never;
             header?: never;
             path: {
-                kind: "reindex" | "scrub" | "consistency";
                 se_id: string;
             };
             cookie?: never;
@@ -1908,6 +1943,68 @@ export interface operations {
         responses: {
             /** @description Successful Response */
             200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    start_reindex_api_v1_storage_elements__se_id__maintenance_reindex_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                se_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    start_scrub_api_v1_storage_elements__se_id__maintenance_scrub_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                se_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
                 headers: {
                     [name: string]: unknown;
                 };

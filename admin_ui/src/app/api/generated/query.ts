@@ -203,6 +203,25 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** CopyInfo */
+        CopyInfo: {
+            /** Mode */
+            mode: string;
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "committed" | "pending" | "archived" | "corrupt";
+            /** Storage Element Id */
+            storage_element_id: string;
+        };
+        /** DownloadLink */
+        DownloadLink: {
+            /** Expires At */
+            expires_at: string;
+            /** Url */
+            url: string;
+        };
         /** FacetValue */
         FacetValue: {
             /** Count */
@@ -210,10 +229,133 @@ export interface components {
             /** Value */
             value: string;
         };
+        /** FileRecord */
+        FileRecord: {
+            /** Content Type */
+            content_type: string;
+            /** Copies */
+            copies: components["schemas"]["CopyInfo"][];
+            /** Created At */
+            created_at: string | null;
+            /** Description */
+            description: string;
+            /** Expires At */
+            expires_at?: string | null;
+            /** File Id */
+            file_id: string;
+            /** Legal Hold */
+            legal_hold: boolean;
+            /** Metadata */
+            metadata: {
+                [key: string]: unknown;
+            };
+            /** Original Filename */
+            original_filename: string;
+            owner: components["schemas"]["Owner"];
+            /** Retain Until */
+            retain_until?: string | null;
+            /**
+             * Retention Policy
+             * @enum {string}
+             */
+            retention_policy: "temporary" | "permanent";
+            /** Revision */
+            revision: number;
+            /** Sha256 */
+            sha256: string;
+            /** Size */
+            size: number;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "available" | "archived" | "corrupt";
+            /**
+             * Storage Element Id
+             * @description the copy downloads use
+             */
+            storage_element_id: string | null;
+            /** Tags */
+            tags: string[];
+            /** Updated At */
+            updated_at: string | null;
+        } & {
+            [key: string]: unknown;
+        };
         /** HTTPValidationError */
         HTTPValidationError: {
             /** Detail */
             detail?: components["schemas"]["ValidationError"][];
+        };
+        /** Owner */
+        Owner: {
+            /** Id */
+            id: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "user" | "service";
+            /** Username */
+            username: string;
+        };
+        /** SearchItem */
+        SearchItem: {
+            /** Content Type */
+            content_type: string;
+            /** Copies */
+            copies: components["schemas"]["CopyInfo"][];
+            /** Created At */
+            created_at: string | null;
+            /** Description */
+            description: string;
+            /** Expires At */
+            expires_at?: string | null;
+            /** File Id */
+            file_id: string;
+            /** Legal Hold */
+            legal_hold: boolean;
+            /** Metadata */
+            metadata: {
+                [key: string]: unknown;
+            };
+            /** Original Filename */
+            original_filename: string;
+            owner: components["schemas"]["Owner"];
+            /** Retain Until */
+            retain_until?: string | null;
+            /**
+             * Retention Policy
+             * @enum {string}
+             */
+            retention_policy: "temporary" | "permanent";
+            /** Revision */
+            revision: number;
+            /**
+             * Score
+             * @description relevance (with q), else null
+             */
+            score: number | null;
+            /** Sha256 */
+            sha256: string;
+            /** Size */
+            size: number;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "available" | "archived" | "corrupt";
+            /**
+             * Storage Element Id
+             * @description the copy downloads use
+             */
+            storage_element_id: string | null;
+            /** Tags */
+            tags: string[];
+            /** Updated At */
+            updated_at: string | null;
+        } & {
+            [key: string]: unknown;
         };
         /** SearchPage */
         SearchPage: {
@@ -222,9 +364,7 @@ export interface components {
                 [key: string]: components["schemas"]["FacetValue"][];
             } | null;
             /** Items */
-            items: {
-                [key: string]: unknown;
-            }[];
+            items: components["schemas"]["SearchItem"][];
             /** Next Cursor */
             next_cursor: string | null;
             /** Total */
@@ -341,9 +481,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["FileRecord"];
                 };
             };
             /** @description Validation Error */
@@ -440,9 +578,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: string;
-                    };
+                    "application/json": components["schemas"]["DownloadLink"];
                 };
             };
             /** @description Validation Error */
