@@ -56,6 +56,15 @@ def render() -> str:
         "Every service reads environment variables `ARTSTORE_<SERVICE>_<FIELD>` (upper case) and",
         "validates them at start-up. `ARTSTORE_ENV` (development, test, production) is common to all.",
         "Lists and maps are JSON. `make run` sets all of these for the local fleet.",
+        "",
+        "## `make run` (`artstore up`)",
+        "",
+        "| Variable | Type | Default | Meaning |",
+        "|---|---|---|---|",
+        "| `ARTSTORE_DATABASE_URL` | str | (empty) | a Postgres server URL without a database name"
+        " (`postgresql://user:pass@host:5432`); unset: an embedded Postgres with its data under `var/` |",
+        "| `ARTSTORE_REDIS_URL` | str | (empty) | Redis for the whole fleet; unset: one answering on"
+        " 127.0.0.1:6379 if any, else the fleet runs without Redis (polling instead of notifications) |",
     ]
     for module, title in SERVICES.items():
         settings = importlib.import_module(f"{module}.settings").Settings
