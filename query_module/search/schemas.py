@@ -59,7 +59,7 @@ class SearchQuery:
 @dataclass(frozen=True)
 class Cursor:
     """Where the next page starts: the last row's sort key and file id. A broad relevance
-    query (repository module docstring) also carries its window's ``anchor`` (created_at,
+    query (search/pages.py docstring) also carries its window's ``anchor`` (created_at,
     file_id of the oldest candidate ranked), and ``older`` once the last row was past it
     (its key is then its created_at)."""
 
