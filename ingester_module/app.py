@@ -16,7 +16,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 from fastapi import FastAPI
 
 from ingester_module.clients.storage import StorageClient
@@ -34,6 +33,7 @@ from ingester_module.uploads.router import router as uploads_router
 from ingester_module.uploads.service import Uploader
 from shared.app import build_app, core_resources
 from shared.coordination import fleet_member
+from shared.http import create_data_session
 from shared.outbox import OutboxDeliverer
 from shared.service_token import ServiceTokenProvider
 from shared.tasks import cancel_and_wait
@@ -42,14 +42,6 @@ from shared.version import __version__
 SERVICE = "ingester_module"
 MIGRATIONS = Path(__file__).parent / "migrations"
 log = logging.getLogger("artstore.ingester")
-
-
-def _storage_session(settings: Settings) -> aiohttp.ClientSession:
-    """The aiohttp session of the data path to the SEs (ADR 0003: cheaper per request than httpx)."""
-    timeout = aiohttp.ClientTimeout(
-        total=None, connect=settings.se_connect_timeout_seconds, sock_read=settings.se_timeout_seconds
-    )
-    return aiohttp.ClientSession(timeout=timeout, auto_decompress=False)
 
 
 class _StateTokens:
@@ -94,7 +86,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 discover=True,
             ) as discovery:
                 app.state.discovery = discovery
-                async with _storage_session(settings) as se_session:
+                async with create_data_session(
+                    connect_timeout=settings.se_connect_timeout_seconds,
+                    read_timeout=settings.se_timeout_seconds,
+                ) as se_session:
                     storage = StorageClient(se_session, _StateTokens(app))
                     breakers = Breakers(
                         threshold=settings.breaker_failure_threshold,

@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import aiohttp
 from fastapi import FastAPI
 
 from query_module.cache.cache import MetadataCache
@@ -29,6 +28,7 @@ from query_module.settings import Settings
 from query_module.stats.router import router as stats_router
 from shared.app import CoreResources, build_app, core_resources
 from shared.coordination import fleet_member
+from shared.http import create_data_session
 from shared.outbox import OutboxDeliverer
 from shared.service_token import ServiceTokenProvider
 from shared.tasks import cancel_and_wait
@@ -53,14 +53,6 @@ def _feeds(app: FastAPI, settings: Settings, core: CoreResources, cache: Metadat
         )
 
     return FeedManager(app.state.discovery, make_runner, interval=settings.feed_discovery_interval_seconds)
-
-
-def _storage_session(settings: Settings) -> aiohttp.ClientSession:
-    """The aiohttp session of the download data path to the SEs (downloads/service.py)."""
-    timeout = aiohttp.ClientTimeout(
-        total=None, connect=settings.http_connect_timeout, sock_read=settings.http_read_timeout
-    )
-    return aiohttp.ClientSession(timeout=timeout, auto_decompress=False)
 
 
 def _feeds_check(app: FastAPI, settings: Settings) -> Callable[[], Awaitable[None]]:
@@ -112,7 +104,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     redis_ttl=settings.cache_redis_ttl_seconds,
                 )
                 feeds = app.state.feeds = _feeds(app, settings, core, cache)
-                se_client = _storage_session(settings)
+                se_client = create_data_session(
+                    connect_timeout=settings.http_connect_timeout, read_timeout=settings.http_read_timeout
+                )
                 app.state.storage = Storage(
                     app.state.discovery,
                     se_client,

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 import aiohttp
 
 from shared.discovery import StorageElementInfo
-from shared.logging import request_id_var
+from shared.http import context_headers
 
 ATTRIBUTES_HEADER = "X-ArtStore-Attributes"
 MAX_ATTRIBUTES_HEADER = 16 * 1024
@@ -113,10 +113,7 @@ class StorageClient:
         self.tokens = tokens
 
     async def _headers(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-        headers = await self.tokens.headers()
-        request_id = request_id_var.get()
-        if request_id:
-            headers["X-Request-ID"] = request_id
+        headers = context_headers(await self.tokens.headers())
         headers.update(extra or {})
         return headers
 

@@ -33,7 +33,6 @@ from typing import Any
 from urllib.parse import quote
 
 import aiohttp
-from opentelemetry import propagate
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from query_module.downloads.breaker import CircuitBreaker
@@ -42,7 +41,7 @@ from query_module.metrics import QueryMetrics
 from shared.auth import Principal
 from shared.db import unit_of_work
 from shared.discovery import Discovery
-from shared.logging import request_id_var
+from shared.http import context_headers
 from shared.outbox import OutboxDeliverer, audit_event, record
 from shared.service_token import ServiceTokenProvider
 
@@ -182,22 +181,12 @@ async def _open(
     )
 
 
-def _outgoing(headers: dict[str, str]) -> dict[str, str]:
-    """Headers of a call to an SE: the request id and W3C trace context travel along."""
-    out = dict(headers)
-    request_id = request_id_var.get()
-    if request_id:
-        out["X-Request-ID"] = request_id
-    propagate.inject(out)
-    return out
-
-
 async def _request(
     storage: Storage, base: str, file_id: str, method: str, headers: dict[str, str], se_id: str
 ) -> aiohttp.ClientResponse | None:
     url = f"{base}/api/v1/files/{quote(file_id, safe='')}/content"
     try:
-        response = await storage.client.request(method, url, headers=_outgoing(headers))
+        response = await storage.client.request(method, url, headers=context_headers(headers))
     except Exception as exc:  # connection refused, timeout: try the next copy
         storage.breaker.failure(se_id)
         log.warning("download_se_failed", extra={"se_id": se_id, "error": repr(exc)})
@@ -300,7 +289,7 @@ def _after_mismatch(storage: Storage, se_url: str, se_id: str, file_id: str) -> 
         try:
             async with storage.client.post(
                 f"{se_url}/api/v1/files/{quote(file_id, safe='')}/verify",
-                headers=_outgoing(await storage.tokens.headers()),
+                headers=context_headers(await storage.tokens.headers()),
             ) as response:
                 await response.read()
             log.info(

@@ -23,7 +23,7 @@ import pytest
 from opentelemetry import trace
 from starlette.types import Receive, Scope, Send
 
-from shared.http import create_http_client
+from shared.http import context_headers, create_data_session, create_http_client
 from shared.logging import request_id_var
 from shared.tracing import configure_tracing
 from tests.shared.conftest import preserved_logging, probe_app, serve
@@ -123,6 +123,29 @@ async def test_calls_carry_the_request_id_and_the_current_trace(upstream: Upstre
     assert match.group(1) == format(context.trace_id, "032x")
     # The parent named on the wire is the client call's own span, a child of the caller's.
     assert int(match.group(2), 16) != 0 and match.group(2) != format(context.span_id, "016x")
+
+
+async def test_the_data_path_session_carries_the_request_id_and_the_current_trace(upstream: Upstream) -> None:
+    """The aiohttp session of the SE data paths: ``context_headers`` adds what httpx's hooks add."""
+    configure_tracing("http-client-test")
+    tracer = trace.get_tracer(__name__)
+    token = request_id_var.set("req-data-path-3")
+    try:
+        async with create_data_session(connect_timeout=5, read_timeout=5) as session:
+            with tracer.start_as_current_span("relay") as span:
+                headers = context_headers({"Authorization": "Bearer x"})
+                async with session.get(f"{upstream.url}/content", headers=headers) as response:
+                    assert response.status == 200
+                context = span.get_span_context()
+    finally:
+        request_id_var.reset(token)
+    [hit] = upstream.hits
+    assert hit.headers["x-request-id"] == "req-data-path-3"
+    assert hit.headers["authorization"] == "Bearer x"
+    match = TRACEPARENT.match(hit.headers["traceparent"])
+    assert match, hit.headers["traceparent"]
+    assert match.group(1) == format(context.trace_id, "032x")
+    assert match.group(2) == format(context.span_id, "016x")  # no client span here: the caller's
 
 
 async def test_an_explicit_request_id_wins_and_none_is_invented(upstream: Upstream) -> None:
