@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -39,6 +38,7 @@ from tests.support.fake_admin import FakeAdmin
 from tests.support.processes import ServiceProcess
 from tests.support.servers import free_port
 from tests.support.tokens import ISSUER, TestKeys
+from tests.support.waiting import eventually
 
 LINK_SECRET = "Query-Link-Test-Key-9d41c7e2"
 SERVICE_SECRET = "Query-Service-Credential-5b2e"
@@ -69,20 +69,6 @@ async def drop_database(url: str) -> None:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await admin.close()
-
-
-async def eventually(
-    check: Callable[[], Awaitable[Any]], *, timeout: float = 20.0, interval: float = 0.1
-) -> Any:
-    """Retry ``check`` until it returns something truthy (its value) or time runs out."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = await check()
-        if last:
-            return last
-        await asyncio.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s (last: {last!r})")
 
 
 # ------------------------------------------------------------------ scripted feed pages

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any, Literal
 
@@ -23,20 +22,7 @@ from shared.app import build_app
 from shared.errors import Unauthorized
 from shared.settings import ServiceSettings
 from tests.support.servers import free_port
-
-
-async def eventually(
-    check: Callable[[], Awaitable[Any]], *, timeout: float = 30.0, interval: float = 0.05
-) -> Any:
-    """Retry ``check`` until it returns something truthy (its value) or time runs out."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = await check()
-        if last:
-            return last
-        await asyncio.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s (last: {last!r})")
+from tests.support.waiting import eventually
 
 
 @asynccontextmanager
