@@ -76,10 +76,18 @@ class Discovery(Protocol):
     def writable(self, mode: str, min_free: int = 0) -> list[StorageElementInfo]: ...
 
 
+WRITABLE_STATUSES = frozenset({"online", "degraded"})
+
+
 def select_writable(
     ses: Iterable[StorageElementInfo], mode: str, min_free: int = 0
 ) -> list[StorageElementInfo]:
-    """Online SEs of ``mode`` with room for ``min_free`` bytes, lowest priority number first.
+    """Reachable SEs of ``mode`` with room for ``min_free`` bytes, lowest priority number first.
+
+    ``degraded`` counts as reachable: it means an optional dependency of the SE (Redis) is
+    down and the SE still stores files (API.md, health). During a Redis outage every SE
+    reports ``degraded``; leaving them out would stop all uploads exactly when the fleet is
+    meant to keep working. Only ``offline`` SEs are skipped.
 
     A capacity of 0 means "unknown" (not yet polled): such an SE is kept, and its own
     507 moves the upload on.
@@ -88,7 +96,7 @@ def select_writable(
         se
         for se in ses
         if se.mode == mode
-        and se.status == "online"
+        and se.status in WRITABLE_STATUSES
         and (se.capacity_total == 0 or se.capacity_free >= min_free)
     ]
     return sorted(fits, key=lambda se: (se.priority, se.id))

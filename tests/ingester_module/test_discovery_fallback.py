@@ -80,11 +80,13 @@ async def test_uploads_keep_working_through_the_admin_fallback_with_redis_stoppe
         await registry.start_storage("se-rw", "rw")
         people = registry.admin_headers()
 
-        def online() -> set[str]:
+        def with_status(status: str) -> set[str]:
             items = httpx.get(f"{admin.url}/api/v1/storage-elements", headers=people, timeout=30).json()
-            return {i["id"] for i in items["items"] if i["status"] == "online"}
+            return {i["id"] for i in items["items"] if i["status"] == status}
 
-        await eventually(lambda: online() == {"se-edit", "se-rw"}, timeout=60, what="both SEs registered")
+        await eventually(
+            lambda: with_status("online") == {"se-edit", "se-rw"}, timeout=60, what="both SEs registered"
+        )
 
         async with discovering_ingester(registry, database_url, private_redis.url) as (app, client):
             discovery = app.state.discovery
@@ -107,6 +109,18 @@ async def test_uploads_keep_working_through_the_admin_fallback_with_redis_stoppe
             ready = (await client.get("/health/ready")).json()
             assert ready["checks"]["discovery"]["status"] != "ok", ready
             assert ready["checks"]["redis"]["status"] != "ok", ready
+            # The SEs lost Redis too: the health poller marks them degraded (still working,
+            # API.md), and degraded SEs stay writable, so the uploads below must still land.
+            await eventually(
+                lambda: with_status("degraded") == {"se-edit", "se-rw"},
+                timeout=60,
+                what="the SEs reported degraded while Redis is down",
+            )
+            await eventually(
+                lambda: {s.status for s in discovery.all()} == {"degraded"},
+                timeout=30,
+                what="the degraded status reached the ingester through the fallback",
+            )
 
             temporary = await _upload(client, people, b"during the outage")
             assert temporary["storage_element_id"] == "se-edit"

@@ -65,19 +65,20 @@ async def publish(redis: Redis, snap: dict[str, Any]) -> None:
     await redis.publish(SNAPSHOT_CHANNEL, str(snap["version"]))
 
 
-async def test_writable_selection_orders_by_priority_and_skips_unfit() -> None:
+async def test_writable_selection_orders_by_priority_keeps_degraded_and_skips_unfit() -> None:
     discovery = StaticDiscovery(
         StorageElementInfo.from_dict(raw)
         for raw in [
             se("b", priority=20),
             se("a", priority=10),
             se("off", status="offline"),
+            se("d", priority=15, status="degraded"),
             se("edit", mode="edit"),
             se("full", free=10),
             se("c", priority=10),
         ]
     )
-    assert [s.id for s in discovery.writable("rw", min_free=1000)] == ["a", "c", "b"]
+    assert [s.id for s in discovery.writable("rw", min_free=1000)] == ["a", "c", "d", "b"]
     assert [s.id for s in discovery.writable("edit")] == ["edit"]
     assert discovery.get("off") is not None and discovery.get("nope") is None
 
