@@ -29,7 +29,7 @@ from starlette.types import Lifespan
 from shared import health
 from shared.auth import HttpJwksSource, TokenVerifier
 from shared.db import create_engine, ensure_database, migrate, session_factory
-from shared.errors import install_error_handlers
+from shared.errors import UnhandledErrorMiddleware, install_error_handlers
 from shared.http import create_http_client
 from shared.logging import configure_logging
 from shared.middleware import Metrics, MetricsMiddleware, RequestIdMiddleware
@@ -50,6 +50,7 @@ def build_app(
     app.state.health = health.HealthRegistry()
     app.state.metrics = Metrics(service)
     install_error_handlers(app)
+    app.add_middleware(UnhandledErrorMiddleware)  # added first, so innermost: 500s get CORS too
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.logging import request_id_var
 from shared.middleware import REQUEST_ID_STATE
@@ -117,9 +118,9 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    # Starlette calls this outside the request-id middleware: take the id from the scope.
-    request_id = request_id_var.get() or request.scope.get("state", {}).get(REQUEST_ID_STATE)
+def _internal_error(scope: Scope, exc: Exception) -> JSONResponse:
+    """Log ``exc`` with the request's id and answer the 500 problem (never its text)."""
+    request_id = request_id_var.get() or scope.get("state", {}).get(REQUEST_ID_STATE)
     token = request_id_var.set(request_id)
     try:
         log.exception("unhandled_error", exc_info=exc)
@@ -129,6 +130,44 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         )
     finally:
         request_id_var.reset(token)
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    # The last resort, for a failure in the middleware itself: Starlette calls this from its
+    # outermost layer, outside the request-id middleware, so the id comes from the scope.
+    return _internal_error(request.scope, exc)
+
+
+class UnhandledErrorMiddleware:
+    """Answers an unexpected exception with the 500 problem *inside* the other middleware.
+
+    Starlette's own handler for ``Exception`` runs in its outermost layer, so its answer
+    skips CORS (a browser then sees a network error instead of the problem document) and
+    the request metrics. Installed innermost, this turns the exception into an ordinary
+    response that passes through them. An exception after the response has started cannot
+    be answered any more; it goes on up and the server drops the connection.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            if started:
+                raise
+            await _internal_error(scope, exc)(scope, receive, send)
 
 
 def install_error_handlers(app: FastAPI) -> None:

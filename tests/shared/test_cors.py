@@ -57,6 +57,12 @@ async def test_listed_origin_gets_the_header_on_a_normal_request(client: httpx.A
     denied = await client.get("/probe/denied", headers={"Origin": UI})
     assert denied.status_code == 401 and denied.json()["code"] == "unauthorized"
     assert denied.headers["access-control-allow-origin"] == UI
+    # So does a 500: the UI shows its problem document and request id, not a network error.
+    broken = await client.get("/probe/broken", headers={"Origin": UI, "X-Request-ID": "req-cors-500"})
+    assert broken.status_code == 500 and broken.json()["code"] == "internal_error"
+    assert broken.json()["request_id"] == "req-cors-500"
+    assert broken.headers["access-control-allow-origin"] == UI
+    assert "x-request-id" in broken.headers["access-control-expose-headers"].lower()
 
 
 async def test_unlisted_origin_gets_no_allow_origin(client: httpx.AsyncClient) -> None:

@@ -115,3 +115,7 @@ async def test_an_unexpected_error_is_logged_and_answered_with_the_request_id(pr
     assert line["level"] == "error" and line["service"] == SERVICE
     assert line["request_id"] == "req-broken"
     assert HEX32.match(line["trace_id"]) and "RuntimeError: probe failure" in line["exception"]
+    # The 500 is an ordinary answer to the middleware: the request metrics count it.
+    metrics = (await probe.client.get("/metrics")).text
+    counted = f'{{method="GET",route="/probe/broken",service="{SERVICE}",status="500"}} 1.0'
+    assert "artstore_http_requests_total" + counted in metrics, metrics
