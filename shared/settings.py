@@ -8,12 +8,18 @@ passed to ``create_app(settings)``; nothing reads the environment at import time
 from __future__ import annotations
 
 import os
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PLACEHOLDER_MARKERS = ("change-me", "changeme", "placeholder", "dev-only", "secret")
+# Text found in the example values of docs, compose files and development defaults: a secret
+# containing one is a placeholder whatever its length. A real password may be short or
+# contain the word "secret"; neither makes it a placeholder.
+PLACEHOLDER_MARKERS = ("change-me", "changeme", "change_me", "placeholder", "dev-only", "example")
+PLACEHOLDER_PREFIXES = ("dev-",)
+# Keys the fleet generates (``make run``: 43 random characters) must be at least this long.
+GENERATED_KEY_MIN_LENGTH = 16
 
 Environment = Literal["development", "test", "production"]
 
@@ -27,14 +33,30 @@ def current_environment() -> Environment:
 
 
 def is_placeholder(secret: str) -> bool:
-    lowered = secret.lower()
-    return len(secret) < 16 or any(marker in lowered for marker in PLACEHOLDER_MARKERS)
+    """An empty value, or one carrying a placeholder marker (any length)."""
+    lowered = secret.strip().lower()
+    return (
+        not lowered
+        or lowered.startswith(PLACEHOLDER_PREFIXES)
+        or any(marker in lowered for marker in PLACEHOLDER_MARKERS)
+    )
+
+
+def is_weak_key(secret: str, min_length: int = GENERATED_KEY_MIN_LENGTH) -> bool:
+    """A placeholder, or shorter than a key we generate (HMAC keys, key-encryption keys)."""
+    return is_placeholder(secret) or len(secret) < min_length
 
 
 class ServiceSettings(BaseSettings):
     """Fields every service has. Subclasses set ``model_config`` with their env prefix."""
 
     model_config = SettingsConfigDict(env_prefix="ARTSTORE_", extra="ignore", validate_default=True)
+
+    # Secret fields that hold keys we generate rather than passwords people choose: outside
+    # development they must also be GENERATED_KEY_MIN_LENGTH characters long.
+    generated_keys: ClassVar[frozenset[str]] = frozenset(
+        {"link_secret", "key_encryption_key", "fleet_secrets"}
+    )
 
     env: Environment = Field(
         default_factory=current_environment,
@@ -87,15 +109,17 @@ class ServiceSettings(BaseSettings):
         if self.env == "development":
             return self
         for name, value in self:
-            if (
-                isinstance(value, SecretStr)
-                and value.get_secret_value()
-                and is_placeholder(value.get_secret_value())
-            ):
-                raise ValueError(
-                    f"{name} looks like a placeholder secret; set a real one "
-                    "(placeholders are accepted only with ARTSTORE_ENV=development)"
-                )
+            for label, secret in _secrets(name, value):
+                if is_placeholder(secret):
+                    raise ValueError(
+                        f"{label} looks like a placeholder secret; set a real one "
+                        "(placeholders are accepted only with ARTSTORE_ENV=development)"
+                    )
+                if name in self.generated_keys and len(secret) < GENERATED_KEY_MIN_LENGTH:
+                    raise ValueError(
+                        f"{label} is shorter than {GENERATED_KEY_MIN_LENGTH} characters; "
+                        "generate one, e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+                    )
         return self
 
     @property
@@ -109,3 +133,15 @@ class ServiceSettings(BaseSettings):
             for k, v in self.model_dump().items()
             if "password" not in k and "secret" not in k
         }
+
+
+def _secrets(name: str, value: object) -> list[tuple[str, str]]:
+    """The non-empty secrets a field holds (a SecretStr, or a map of them), with labels.
+    An empty secret means "not configured" and is left to the field's own checks."""
+    if isinstance(value, SecretStr):
+        pairs = [(name, value)]
+    elif isinstance(value, dict):
+        pairs = [(f"{name}[{key}]", item) for key, item in value.items() if isinstance(item, SecretStr)]
+    else:
+        return []
+    return [(label, item.get_secret_value()) for label, item in pairs if item.get_secret_value()]
