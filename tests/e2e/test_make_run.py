@@ -10,9 +10,12 @@ import sys
 import urllib.request
 from pathlib import Path
 
+import asyncpg
 import pytest
+from sqlalchemy import make_url
 
-from tests.e2e.conftest import PORT_OFFSET, Fleet, start_fleet, stop_fleet
+from tests.e2e.conftest import PORT_OFFSET, REPO, Fleet, start_fleet, stop_fleet
+from tests.support import servers
 from tests.support.servers import Managed
 
 pytestmark = pytest.mark.e2e
@@ -95,3 +98,31 @@ def test_busy_ports_are_refused_with_a_clear_message(tmp_path: Path) -> None:
         )
     assert result.returncode == 1
     assert f"admin :{8000 + offset}" in result.stdout and "--port-offset" in result.stdout
+
+
+async def test_migrate_uses_a_configured_postgres_in_the_documented_form(tmp_path: Path) -> None:
+    """ARTSTORE_DATABASE_URL=postgresql://user@host:port?... (no driver, a query string):
+    `artstore migrate` creates and migrates every service's database on that server."""
+    server = servers.start_postgres()  # its own: `make run` uses fixed database names
+    try:
+        plain = make_url(server.url).set(drivername="postgresql").render_as_string(hide_password=False)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ARTSTORE_")}
+        env["ARTSTORE_DATABASE_URL"] = plain + "?prepared_statement_cache_size=50"
+        result = subprocess.run(
+            [sys.executable, "-m", "artstore.cli", "--var", str(tmp_path / "var"), "migrate"],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "query: migrated" in result.stdout
+        connection = await asyncpg.connect(f"{plain}/artstore_admin")
+        try:
+            assert await connection.fetchval("SELECT version_num FROM alembic_version")
+        finally:
+            await connection.close()
+    finally:
+        server.stop()
