@@ -1,7 +1,8 @@
 // End-to-end flow of issue 9 in real headless Chromium against the running fleet:
 // log in; upload a file and watch the progress; find it by a word of its description;
 // download it and compare the bytes; change an SE's mode (and back); create a user;
-// see these actions in the audit log. A screenshot of each page goes to test-artifacts/e2e/.
+// see these actions in the audit log. A screenshot of each page goes to test-artifacts/e2e/
+// (the change-password and reset-password pages included).
 //
 //   ARTSTORE_UI_URL        the served UI (default http://127.0.0.1:4200)
 //   ARTSTORE_E2E_USER      an ADMIN account (default admin)
@@ -88,6 +89,51 @@ const nav = async (path) => {
   await page.click(`nav a[href="${path}"], mat-nav-list a[href="${path}"]`);
   await page.waitForURL(`**${path}`);
 };
+/**
+ * Records, inside the page, every value each upload's progress bar takes (keyed by its
+ * aria-label "Upload <name>"): polling from here once a second misses the steps of a fast upload.
+ */
+const recordProgress = () => page.evaluate(() => {
+  const seen = (window.__uploadProgress = {});
+  const note = (el) => {
+    const name = el.getAttribute('aria-label');
+    const value = el.getAttribute('aria-valuenow');
+    if (el.getAttribute('role') === 'progressbar' && name?.startsWith('Upload ') && value !== null) (seen[name] ??= []).push(Number(value));
+  };
+  new MutationObserver((records) => {
+    for (const r of records) {
+      if (r.type === 'attributes') note(r.target);
+      else for (const n of r.addedNodes) if (n instanceof Element) n.querySelectorAll('[role=progressbar]').forEach(note);
+    }
+  }).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ['aria-valuenow'] });
+});
+const progressOf = (name) => page.evaluate((label) => window.__uploadProgress?.[label] ?? [], `Upload ${name}`);
+/** Waits for the upload row of `name` to finish; a failed upload stops the step at once. */
+const uploadDone = (name, timeout) => eventually(async () => {
+  const row = page.locator('.upload-row', { hasText: name });
+  const status = await row.getAttribute('data-status');
+  if (status === 'error') throw new Fatal((await row.innerText()).replace(/\s+/g, ' '));
+  return status === 'done';
+}, `the upload of ${name} to finish`, timeout);
+/** The id of the file the details panel shows, once it shows `name`. */
+const detailsFileId = async (name) => {
+  await page.getByTestId('details-filename').filter({ hasText: name }).waitFor();
+  return (await page.getByTestId('details-file-id').innerText()).trim();
+};
+/** The browser's local time as the audit page shows it (yyyy-MM-dd HH:mm:ss), to compare with its rows. */
+const browserNow = () => page.evaluate(() => {
+  const d = new Date();
+  const p = (n) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+});
+/** Rows of the audit table for exactly `action` (the page's Action filter) whose text has every one of `words`. */
+const auditRows = async (action, ...words) => {
+  await page.locator('form.filters input[name=action]').fill(action);
+  await page.locator('form.filters button[type=submit]').click();
+  await page.waitForTimeout(700);
+  const rows = await page.getByTestId('audit-table').locator('tr').allInnerTexts();
+  return rows.filter((text) => text.includes(action) && words.every((w) => text.includes(w)));
+};
 
 const tag = randomBytes(4).toString('hex');
 const word = `zephyr${tag}`;
@@ -96,6 +142,9 @@ const content = randomBytes(256 * 1024 + 123);
 const newUser = `e2e_${tag}`;
 const newUserPassword = `E2e-${randomBytes(9).toString('base64url')}`;
 let seName = '';
+let seId = '';
+let modeSince = '';
+const uploadedIds = {};
 
 try {
   const LOGIN = 'log in';
@@ -115,38 +164,30 @@ try {
 
   await step(UPLOAD, async () => {
     await nav('/files');
+    await recordProgress();
     await page.locator('.upload-options mat-expansion-panel-header').first().click();
     await page.getByTestId('upload-description').fill(`End-to-end upload ${word} from the browser`);
-    const seen = new Set();
     await page.getByTestId('file-input').setInputFiles({ name: fileName, mimeType: 'application/octet-stream', buffer: content });
+    await uploadDone(fileName);
     const row = page.locator('.upload-row', { hasText: fileName });
-    await eventually(async () => {
-      const value = await row.locator('[role=progressbar]').getAttribute('aria-valuenow');
-      if (value !== null) seen.add(Number(value));
-      const status = await row.getAttribute('data-status');
-      if (status === 'error') throw new Fatal((await row.innerText()).replace(/\s+/g, ' '));
-      return status === 'done';
-    }, 'the upload to finish');
-    assert(seen.has(100) || (await row.innerText()).includes('100 %'), `progress never reached 100 % (saw ${[...seen]})`);
+    const seen = await progressOf(fileName);
+    assert(seen.includes(100) && (await row.innerText()).includes('100 %'), `progress never reached 100 % (saw ${seen})`);
     assert((await row.innerText()).includes('multipart'), 'a small file goes as one multipart POST');
+    uploadedIds.small = await detailsFileId(fileName);
 
     // A large file goes through tus in chunks; the bar moves through intermediate values.
     const big = randomBytes(20 * 1024 * 1024);
     const bigName = `e2e-${tag}-large.bin`;
-    const bigSeen = new Set();
     await page.getByTestId('file-input').setInputFiles({ name: bigName, mimeType: 'application/octet-stream', buffer: big });
+    await uploadDone(bigName, TIMEOUT * 2);
     const bigRow = page.locator('.upload-row', { hasText: bigName });
-    await eventually(async () => {
-      const value = await bigRow.locator('[role=progressbar]').getAttribute('aria-valuenow');
-      if (value !== null) bigSeen.add(Number(value));
-      const status = await bigRow.getAttribute('data-status');
-      if (status === 'error') throw new Fatal((await bigRow.innerText()).replace(/\s+/g, ' '));
-      return status === 'done';
-    }, 'the tus upload to finish', TIMEOUT * 2);
     assert((await bigRow.innerText()).includes('tus'), 'a large file goes through tus');
+    const bigSeen = await progressOf(bigName);
+    assert(bigSeen.some((v) => v > 0 && v < 100), `the tus upload's bar showed no value between 0 and 100 % (saw ${bigSeen})`);
+    assert(bigSeen.at(-1) === 100, `the tus upload's bar ended at ${bigSeen.at(-1)} %, not 100 %`);
     // The final tus PATCH names the file (ArtStore-File-Id): the details panel opens on it.
-    await page.getByTestId('details-filename').filter({ hasText: bigName }).waitFor();
-    console.log(`     progress seen: small ${[...seen].join(',')}; large ${[...bigSeen].sort((a, b) => a - b).join(',')}`);
+    uploadedIds.large = await detailsFileId(bigName);
+    console.log(`     progress seen: small ${seen.join(',')}; large ${bigSeen.join(',')}`);
     await shot('files-uploaded');
   }, [LOGIN]);
 
@@ -173,6 +214,8 @@ try {
     const card = page.locator('.se-card', { has: page.getByTestId('switch-ro') }).first();
     await card.waitFor();
     seName = (await card.locator('.se-cap-head strong').innerText()).trim();
+    seId = (await card.getAttribute('data-se')) ?? '';
+    modeSince = await browserNow();
     await card.getByTestId('switch-ro').click();
     await page.locator('mat-dialog-container button', { hasText: 'Switch to ro' }).click();
     const roCard = page.locator('.se-card', { hasText: seName });
@@ -196,20 +239,22 @@ try {
 
   await step('see these actions in the audit log', async () => {
     await nav('/audit');
-    const table = page.getByTestId('audit-table');
-    await eventually(async () => {
-      await page.locator('form.filters button[type=submit]').click();
-      await page.waitForTimeout(700);
-      const text = (await table.innerText()).toLowerCase();
-      const uploaded = results.find((r) => r.name === UPLOAD)?.ok;
-      return text.includes(newUser) && /mode/.test(text) && (!uploaded || /(upload|file\.create|files\.create)/.test(text));
-    }, 'the user creation, the mode change and the upload in the audit log');
+    // The action names the services record: admin_module for the user and the SE mode (one event
+    // per switch, targeting the SE id), the ingester for each upload (targeting the file id).
+    await eventually(async () => (await auditRows('user.created', newUser, 'success')).length === 1, `user.created ${newUser}`);
+    // Rows start with their time as the page shows it; only this run's two switches count.
+    const switches = async () => (await auditRows('storage_element.mode_changed', seId, 'success')).filter((t) => t.slice(0, 19) >= modeSince);
+    await eventually(async () => (await switches()).length === 2, `two storage_element.mode_changed events for ${seId} since ${modeSince}`);
+    for (const id of [uploadedIds.small, uploadedIds.large]) {
+      await eventually(async () => (await auditRows('file.upload', id, 'ingester_module', 'success')).length === 1,
+        `the ingester's file.upload event for ${id}`);
+    }
     await page.getByTestId('verify-chain').click();
     await page.getByTestId('verify-result').waitFor();
     const verdict = await page.getByTestId('verify-result').innerText();
     assert(verdict.includes('Chain intact'), `audit chain: ${verdict}`);
     await shot('audit');
-  }, [LOGIN, 'create a user', "change an SE's mode (rw -> ro -> rw)"]);
+  }, [LOGIN, UPLOAD, 'create a user', "change an SE's mode (rw -> ro -> rw)"]);
 
   const sagaDone = async (label) => {
     const row = page.locator('.saga-row', { hasText: label }).first();
@@ -305,6 +350,7 @@ try {
       await u.locator('input[formcontrolname=confirm]').fill(changed);
       await u.locator('button[type=submit]').click();
       await u.locator('.state-box.ok', { hasText: 'Password changed' }).waitFor();
+      await u.screenshot({ path: `${out}change-password.png`, fullPage: true });
 
       let message = '';
       for (let i = 0; i < 8 && !/lock/i.test(message); i++) {
@@ -341,6 +387,18 @@ try {
     await page.locator('button[type=submit]').click();
     await page.locator('.state-box.ok').waitFor();
     await shot('forgot-password');
+    // The confirm page takes the mailed token from the link; an unknown one is refused with a clear message.
+    const badToken = `not-a-token-${tag}`;
+    await page.goto(`${UI}/reset-password?token=${badToken}`);
+    const tokenField = page.locator('input[formcontrolname=token]');
+    await eventually(async () => (await tokenField.inputValue()) === badToken, 'the token from the link in its field');
+    await page.locator('input[formcontrolname=new_password]').fill(newUserPassword);
+    await page.locator('input[formcontrolname=confirm]').fill(newUserPassword);
+    await page.locator('button[type=submit]').click();
+    const refusal = page.locator('[role=alert]');
+    await refusal.waitFor();
+    assert((await refusal.innerText()).includes('invalid_token'), `reset with an unknown token: ${await refusal.innerText()}`);
+    await shot('reset-password');
     assert(pageErrors.length === 0, `uncaught page errors: ${pageErrors.join('; ')}`);
   }, [LOGIN]);
 } finally {

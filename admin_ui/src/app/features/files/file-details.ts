@@ -34,7 +34,7 @@ export type FileAction = 'download' | 'edit' | 'finalize' | 'transfer' | 'delete
               [disabled]="f.legal_hold" [matTooltip]="f.legal_hold ? 'Under legal hold' : ''"><mat-icon>delete</mat-icon> Delete</button>
     </div>
     <dl class="fields">
-      <dt>File id</dt><dd class="mono">{{ f.file_id }}</dd>
+      <dt>File id</dt><dd class="mono" data-testid="details-file-id">{{ f.file_id }}</dd>
       <dt>Status</dt><dd><span class="badge {{ f.status }}">{{ f.status }}</span></dd>
       <dt>Size</dt><dd>{{ f.size | bytes }} ({{ f.size }} bytes)</dd>
       <dt>Content type</dt><dd>{{ f.content_type }}</dd>
