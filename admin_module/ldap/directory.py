@@ -30,6 +30,7 @@ from admin_module.ldap.errors import (
     AccountDismissed,
     DirectoryUnavailable,
     InvalidCredentials,
+    MissingBase,
     NotInDirectory,
 )
 from admin_module.ldap.settings import LdapSettings
@@ -136,9 +137,12 @@ class Directory:
     def _snapshot(self) -> DirectorySnapshot:
         s = self.settings
         with self._service() as (conn, _):
+            # A users or groups base that is not there (a typo, a renamed OU, an ACL hiding it)
+            # must not read as "nobody": the sync would deactivate everyone.
             groups = self._all_groups(conn)
             user_filter = f"(&{s.user_filter}({s.attr_uid}=*))"
-            active = [self._user(e, groups) for e in self._search(conn, s.users_base, user_filter)]
+            people = self._search(conn, s.users_base, user_filter, must_exist=True)
+            active = [self._user(e, groups) for e in people]
             dismissed = [self._user(e, groups) for e in self._search(conn, s.dismissed_base, user_filter)]
         return DirectorySnapshot(
             active=[u for u in active if not u.dismissed],
@@ -169,7 +173,7 @@ class Directory:
     def _all_groups(self, conn: Connection) -> dict[str, tuple[str, frozenset[str]]]:
         s = self.settings
         attributes = [s.attr_cn, s.group_member_attr]
-        entries = self._search(conn, s.groups_base, s.group_filter, attributes=attributes)
+        entries = self._search(conn, s.groups_base, s.group_filter, attributes=attributes, must_exist=True)
         return self._group_map(entries, None)
 
     def _group_map(
@@ -201,8 +205,16 @@ class Directory:
         )
 
     def _search(
-        self, conn: Connection, base: str, query: str, *, attributes: list[str] | None = None
+        self,
+        conn: Connection,
+        base: str,
+        query: str,
+        *,
+        attributes: list[str] | None = None,
+        must_exist: bool = False,
     ) -> list[dict[str, Any]]:
+        """Every entry under ``base`` matching ``query``; a missing base holds nobody unless
+        ``must_exist``, then it raises :class:`MissingBase`."""
         s = self.settings
         attrs = attributes or [s.attr_uid, s.attr_mail, s.attr_given_name, s.attr_sn, s.attr_cn]
         found: list[dict[str, Any]] = []
@@ -218,6 +230,8 @@ class Directory:
                 time_limit=max(1, int(s.operation_timeout)),
             )
             code = conn.result.get("result")
+            if code == NO_SUCH_OBJECT and must_exist:
+                raise MissingBase(f"the directory has no readable entry {base}")
             if code == NO_SUCH_OBJECT:
                 return found  # a base that does not exist (yet) holds nobody
             if code != 0:

@@ -37,5 +37,12 @@ class DirectoryUnavailable(DirectoryError):
     status, code, title = 503, "temporarily_unavailable", "Directory temporarily unavailable"
 
 
+class MissingBase(DirectoryError):
+    """A base the sync must read (users, groups) does not exist or is hidden from the service
+    account: the sync changes nothing rather than deactivate everyone."""
+
+    status, code, title = 409, "ldap_base_missing", "A directory base is missing"
+
+
 class DirectoryDisabled(DirectoryError):
     status, code, title = 409, "ldap_disabled", "No LDAP directory is configured"

@@ -28,7 +28,7 @@ from admin_module.audit.schemas import Actor
 from admin_module.deps import RequestContext
 from admin_module.ldap import repository
 from admin_module.ldap.directory import Directory
-from admin_module.ldap.errors import DirectoryUnavailable
+from admin_module.ldap.errors import DirectoryUnavailable, MissingBase
 from admin_module.ldap.schemas import SyncReport
 from admin_module.ldap.service import SYSTEM, LdapAuthenticator, apply_snapshot
 from admin_module.ldap.settings import LdapSettings
@@ -48,7 +48,11 @@ async def run_sync(
     actor: Actor | None = None,
     ctx: RequestContext | None = None,
 ) -> SyncReport | None:
-    """One sync. ``manual`` waits for the lock; ``scheduled`` returns None when it is not due."""
+    """One sync. ``manual`` waits for the lock; ``scheduled`` returns None when it is not due.
+
+    A run that finds a users or groups base missing, or would deactivate too many people, is
+    aborted: it changes no user, and its report (and the audit event, outcome ``failure``)
+    says why in ``aborted``."""
     settings = directory.settings
     report = SyncReport(trigger=trigger, started_at=datetime.now(UTC))
     failure: DirectoryUnavailable | None = None
@@ -62,6 +66,9 @@ async def run_sync(
         except DirectoryUnavailable as exc:
             failure = exc
             report.errors.append(exc.detail)
+        except MissingBase as exc:
+            report.aborted = f"{exc.detail}; nothing was changed"
+            report.errors.append(report.aborted)
         else:
             await apply_snapshot(session, snapshot, settings, report)
         report.finished_at = datetime.now(UTC)
@@ -70,10 +77,13 @@ async def run_sync(
             action=repository.SYNC_ACTION,
             ctx=ctx,
             actor=actor or SYSTEM,
-            outcome="failure" if failure else "success",
+            outcome="failure" if failure or report.aborted else "success",
             details=report.model_dump(mode="json"),
         )
-    log.info("ldap_sync", extra={"report": report.model_dump(mode="json")})
+    if report.aborted:
+        log.warning("ldap_sync_aborted", extra={"report": report.model_dump(mode="json")})
+    else:
+        log.info("ldap_sync", extra={"report": report.model_dump(mode="json")})
     if failure:
         raise failure
     return report

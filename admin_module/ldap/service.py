@@ -166,27 +166,50 @@ async def deactivate(
 async def apply_snapshot(
     session: AsyncSession, snapshot: DirectorySnapshot, settings: LdapSettings, report: SyncReport
 ) -> None:
-    """Make the users table agree with ``snapshot`` (the caller holds the sync lock)."""
+    """Make the users table agree with ``snapshot`` (the caller holds the sync lock).
+
+    The deactivations are planned first: a run that would deactivate too many people (see
+    :func:`too_many_leaving`) changes nothing and says why in ``report.aborted``."""
     names = [p.username for p in snapshot.active + snapshot.dismissed if p.username]
     rows = {r["username"].lower(): r for r in await repository.users_for_sync(session, names)}
-    kept: set[uuid.UUID] = set()
-    seen: set[str] = set()
-    for person in snapshot.active:
+    people = _distinct(snapshot.active, report)
+    staying = {key for key, person in people.items() if role_for(person.groups, settings.group_roles)}
+    current = [r for r in rows.values() if r["source"] == "LDAP" and r["status"] in ("ACTIVE", "LOCKED")]
+    leaving = [r for r in current if r["username"].lower() not in staying]
+    if too_many_leaving(len(leaving), len(current), settings):
+        report.aborted = (
+            f"this run would deactivate {len(leaving)} of {len(current)} active directory users, more "
+            f"than the limit ({settings.sync_max_deactivation_ratio:.0%}); nothing was changed: check "
+            "the directory and the LDAP settings (users base, filter, group mapping)"
+        )
+        report.errors.append(report.aborted)
+        return
+    for key, person in people.items():
+        await _apply_person(session, person, rows.get(key), settings, report)
+    dismissed = {p.username.lower() for p in snapshot.dismissed}
+    for row in leaving:
+        key = row["username"].lower()
+        reason = "dismissed" if key in dismissed else "no_role" if key in people else "gone"
+        await deactivate(session, row, reason=reason, ctx=None)
+        report.deactivated += 1
+
+
+def too_many_leaving(leaving: int, active: int, settings: LdapSettings) -> bool:
+    """More than the floor and more than the allowed share of the active LDAP users."""
+    limit = active * settings.sync_max_deactivation_ratio
+    return leaving > settings.sync_deactivation_floor and leaving > limit
+
+
+def _distinct(people: list[DirectoryUser], report: SyncReport) -> dict[str, DirectoryUser]:
+    """The directory's people by lower-cased username; nameless and repeated names are reported."""
+    found: dict[str, DirectoryUser] = {}
+    for person in people:
         key = person.username.lower()
-        if not key or key in seen:
+        if not key or key in found:
             report.errors.append(f"{person.dn}: {'no' if not key else 'duplicate'} username")
             continue
-        seen.add(key)
-        row = await _apply_person(session, person, rows.get(key), settings, report)
-        if row is not None:
-            kept.add(row["id"])
-    dismissed = {p.username.lower() for p in snapshot.dismissed}
-    for row in rows.values():
-        if row["source"] == "LDAP" and row["id"] not in kept and row["status"] in ("ACTIVE", "LOCKED"):
-            key = row["username"].lower()
-            reason = "dismissed" if key in dismissed else "no_role" if key in seen else "gone"
-            await deactivate(session, row, reason=reason, ctx=None)
-            report.deactivated += 1
+        found[key] = person
+    return found
 
 
 async def _apply_person(

@@ -14,6 +14,9 @@ The admin module's :class:`~admin_module.settings.Settings` embeds one instance 
                                       the highest role of a person's groups wins
 ``ARTSTORE_ADMIN_LDAP_PRECEDENCE``    ``local`` (default: a LOCAL user keeps its name) or ``ldap``
 ``ARTSTORE_ADMIN_LDAP_SYNC_INTERVAL_SECONDS`` (900), ``_CONNECT_TIMEOUT``, ``_OPERATION_TIMEOUT``
+``ARTSTORE_ADMIN_LDAP_SYNC_MAX_DEACTIVATION_RATIO`` (0.5) / ``_SYNC_DEACTIVATION_FLOOR`` (3)
+                                      a sync that would deactivate more than the floor and more
+                                      than this share of the active LDAP users changes nothing
 """
 
 from __future__ import annotations
@@ -85,6 +88,17 @@ class LdapSettings(BaseSettings):
     )
     sync_interval_seconds: float = Field(
         default=900.0, gt=0, description="how often people and groups are synchronised from the directory (s)"
+    )
+    sync_max_deactivation_ratio: float = Field(
+        default=0.5,
+        gt=0,
+        le=1,
+        description="a sync that would deactivate more than this share of the active LDAP users (and more "
+        "than sync_deactivation_floor) changes nothing and reports why: a misconfigured or "
+        "half-visible directory must not lock everyone out; 1 = no limit",
+    )
+    sync_deactivation_floor: int = Field(
+        default=3, ge=0, description="deactivations one sync may always make, whatever their share"
     )
     connect_timeout: float = Field(
         default=5.0, gt=0, description="timeout of connecting to one directory server (s)"

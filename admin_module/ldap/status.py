@@ -22,6 +22,7 @@ async def current(session: AsyncSession, directory: Directory | None, settings: 
         enabled=directory is not None,
         urls=settings.urls,
         sync_interval_seconds=settings.sync_interval_seconds,
+        sync_max_deactivation_ratio=settings.sync_max_deactivation_ratio,
         connection=await probe(directory),
         last_sync=_last(last),
         last_successful_sync_at=last_ok["occurred_at"] if last_ok else None,
@@ -52,4 +53,5 @@ def _last(row: dict[str, Any] | None) -> LastSync | None:
         updated=details.get("updated", 0),
         deactivated=details.get("deactivated", 0),
         errors=details.get("errors", []),
+        aborted=details.get("aborted"),
     )

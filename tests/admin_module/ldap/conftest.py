@@ -55,6 +55,14 @@ class DirectoryAdmin:
         finally:
             conn.unbind()
 
+    def rename(self, dn: str, new_rdn: str) -> None:
+        """Rename an entry in place (a whole subtree for an OU, as a directory admin might)."""
+        conn = self._conn()
+        try:
+            conn.modify_dn(dn, new_rdn)
+        finally:
+            conn.unbind()
+
     def add_to_group(self, uid: str, group: str) -> None:
         conn = self._conn()
         try:

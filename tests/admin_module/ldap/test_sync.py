@@ -204,3 +204,62 @@ async def test_without_a_directory_ldap_is_reported_disabled(admin: Admin) -> No
     ready = await admin.client.get("/health/ready")
     assert "ldap" not in ready.json()["checks"]
     assert (await admin.login("ivanov", "test123")).status_code == 400
+
+
+async def test_a_missing_users_base_aborts_the_sync_and_deactivates_nobody(
+    ldap_admin: Admin, directory_admin: DirectoryAdmin
+) -> None:
+    refresh = (await ldap_admin.login("sidorov", "test123")).json()["refresh_token"]
+    await sync(ldap_admin)
+    directory_admin.rename("ou=users,dc=artstore,dc=local", "ou=people")  # the base now answers noSuchObject
+
+    report = await sync(ldap_admin)
+    assert report["aborted"] and "ou=users,dc=artstore,dc=local" in report["aborted"]
+    assert report["aborted"] in report["errors"]
+    assert (report["created"], report["updated"], report["deactivated"]) == (0, 0, 0)
+    users = await directory_users(ldap_admin)
+    assert {name: u["status"] for name, u in users.items()} == dict.fromkeys(
+        ("ivanov", "petrov", "sidorov"), "ACTIVE"
+    )
+    refreshed = await ldap_admin.client.post(
+        "/api/v1/auth/token", data={"grant_type": "refresh_token", "refresh_token": refresh}
+    )
+    assert refreshed.status_code == 200, refreshed.text
+    status = (await ldap_admin.client.get("/api/v1/ldap/status", headers=await ldap_admin.headers())).json()
+    assert status["last_sync"]["outcome"] == "failure"
+    assert status["last_sync"]["aborted"] == report["aborted"]
+    events = await ldap_admin.client.get(
+        "/api/v1/audit-events?action=user.deactivated", headers=await ldap_admin.headers()
+    )
+    assert events.json()["items"] == []
+
+
+async def test_a_sync_deactivating_too_many_people_changes_nothing(
+    database_url: str, redis_url: str, slapd: servers.Managed
+) -> None:
+    directory_admin = DirectoryAdmin(slapd.url)
+    settings = admin_settings(
+        database_url, redis_url, ldap=ldap_settings(slapd.url, sync_deactivation_floor=1)
+    )
+    async with running_admin(settings) as admin:
+        await sync(admin)
+        directory_admin.dismiss("petrov")
+        directory_admin.dismiss("sidorov")  # 2 of 3: over the floor and over half
+
+        report = await sync(admin)
+        assert report["aborted"] and "2 of 3" in report["aborted"]
+        assert report["deactivated"] == 0
+        users = await directory_users(admin)
+        assert users["petrov"]["status"] == users["sidorov"]["status"] == "ACTIVE"
+        status = (await admin.client.get("/api/v1/ldap/status", headers=await admin.headers())).json()
+        assert status["last_sync"]["aborted"] == report["aborted"]
+        assert status["last_successful_sync_at"] != status["last_sync"]["at"]
+        assert status["sync_max_deactivation_ratio"] == 0.5
+
+    # With the limit lifted the same run goes through.
+    lifted = ldap_settings(slapd.url, sync_deactivation_floor=1, sync_max_deactivation_ratio=1)
+    async with running_admin(admin_settings(database_url, redis_url, ldap=lifted)) as admin:
+        report = await sync(admin)
+        assert (report["aborted"], report["deactivated"]) == (None, 2)
+        users = await directory_users(admin)
+        assert users["petrov"]["status"] == users["sidorov"]["status"] == "INACTIVE"
