@@ -52,9 +52,10 @@ const keys = [
   { kid: '2026-08-12-77c1', algorithm: 'RS256', created_at: day(106), state: 'retired', verify_until: day(50) },
 ];
 const actions = [['auth.login', 'admin', 'success'], ['file.upload', 'alice', 'success'], ['auth.login', 'alice', 'failure'],
-  ['auth.lockout', 'alice', 'success'], ['storage.mode_change', 'oscar', 'success'], ['user.create', 'admin', 'success'], ['file.delete', 'alice', 'denied']];
+  ['user.locked', 'alice', 'success'], ['storage_element.mode_changed', 'oscar', 'success'], ['user.created', 'admin', 'success'],
+  ['password.reset_requested', 'nobody', 'ignored']];
 const audit = actions.map(([action, actor, outcome], i) => ({
-  id: `ev-${i}`, seq: 1000 - i, occurred_at: new Date(Date.now() - i * 600000).toISOString(), service: action.startsWith('file') ? 'ingester' : 'admin',
+  id: `ev-${i}`, seq: 1000 - i, occurred_at: new Date(Date.now() - i * 600000).toISOString(), service: action.startsWith('file') ? 'ingester_module' : 'admin_module',
   actor: { id: `u-${actor}`, username: actor, kind: 'user' }, action, target: action.startsWith('file') ? files[i % 5].file_id : actor, outcome, details: {},
 }));
 

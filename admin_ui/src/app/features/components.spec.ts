@@ -149,6 +149,31 @@ describe('AuditPage', () => {
   });
 });
 
+describe('AuditPage outcome filter', () => {
+  it('offers exactly the outcomes the services record and filters by the chosen one', async () => {
+    const ctl = setup();
+    const fixture = TestBed.createComponent(AuditPage);
+    fixture.detectChanges();
+    ctl.expectOne((r) => r.url === 'http://a/api/v1/audit-events').flush({ items: [], next_cursor: null });
+    await settle(fixture);
+    const el: HTMLElement = fixture.nativeElement;
+    el.querySelector<HTMLElement>('mat-select[name=outcome] .mat-mdc-select-trigger')!.click();
+    await settle(fixture);
+    const options = Array.from(document.querySelectorAll<HTMLElement>('mat-option'));
+    expect(options.map((o) => o.textContent?.trim())).toEqual(['any', 'success', 'failure', 'ignored']);
+    options[3].click();
+    await settle(fixture);
+    const filtered = ctl.expectOne((r) => r.url === 'http://a/api/v1/audit-events');
+    expect(filtered.request.params.get('outcome')).toBe('ignored');
+    filtered.flush({ items: [
+      { id: 'e1', occurred_at: '2026-11-26T03:00:00Z', action: 'password.reset_requested', target: 'nobody', outcome: 'ignored' },
+    ], next_cursor: null });
+    await settle(fixture);
+    expect(el.querySelector('[data-testid=audit-table]')?.textContent).toContain('password.reset_requested');
+    ctl.verify();
+  });
+});
+
 describe('FileDetails', () => {
   const file: FileRecord = {
     file_id: 'f1', original_filename: 'report.pdf', size: 2048, content_type: 'application/pdf', sha256: 'ab'.repeat(32),

@@ -14,6 +14,12 @@ import { AuditEvent, AuditVerify } from '../../api/types';
 import { PageState } from '../../shared/page-state';
 import { CursorTrail, dateBound } from '../files/search-query';
 
+/**
+ * The outcomes the services record (`outcome=` in their audit calls): `success` (the default),
+ * `failure`, and `ignored` (a password reset asked for a login that has no local account).
+ */
+export const AUDIT_OUTCOMES = ['success', 'failure', 'ignored'] as const;
+
 @Component({
   selector: 'app-audit',
   imports: [DatePipe, JsonPipe, FormsModule, PageState, MatTableModule, MatButtonModule, MatIconModule,
@@ -24,6 +30,7 @@ export class AuditPage implements OnInit {
   private readonly api = inject(AdminApi);
   private readonly trail = new CursorTrail();
   readonly columns = ['occurred_at', 'actor', 'action', 'target', 'outcome', 'service'];
+  readonly outcomes = AUDIT_OUTCOMES;
   filters = { actor: '', action: '', outcome: '', since: '', until: '' };
 
   readonly loading = signal(true);
