@@ -231,3 +231,66 @@ async def test_no_token_at_all_when_the_admin_is_down_from_the_start() -> None:
         )
         with pytest.raises(ServiceTokenError, match="cannot obtain a service token"):
             await provider.token()
+
+
+async def test_renewal_backs_off_while_the_admin_is_unreachable(
+    keys: TestKeys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The admin goes away (a closed port) past the token's half-life: every caller gets the
+    still-valid token at once, and the token endpoint is tried with exponential backoff (1 s,
+    2 s, ... 60 s at most), not on every call."""
+    endpoint = TokenEndpoint(keys, lifetime=600)
+    clock = Clock()
+    start = clock.now
+    tried: list[str] = []
+
+    async def count(request: httpx.Request) -> None:
+        tried.append(str(request.url))
+
+    async with token_provider(endpoint) as provider:
+        provider.client.event_hooks = {"request": [*provider.client.event_hooks["request"], count]}
+        monkeypatch.setattr(shared.service_token, "time", clock)
+        first = await provider.token()
+        provider.token_url = f"http://127.0.0.1:{free_port()}/api/v1/auth/token"  # nobody listens
+
+        clock.now = start + 301  # past half-life
+        began = time.perf_counter()
+        tokens = await asyncio.gather(*(provider.token() for _ in range(50)))
+        tokens += [await provider.token() for _ in range(50)]
+        assert set(tokens) == {first}
+        assert time.perf_counter() - began < 5
+        assert len(tried) == 2  # the first token, then one renewal attempt for 100 calls
+
+        clock.now += 0.9  # inside the first backoff (1 s): no new attempt
+        assert await provider.token() == first and len(tried) == 2
+        clock.now += 0.2
+        assert await provider.token() == first and len(tried) == 3  # next backoff: 2 s
+
+        # Ten calls a second for the rest of the token's life (up to its expiry, less 5 s):
+        # the attempts follow the backoff, 1+2+4+8+16+32 s, then one a minute.
+        while clock.now < start + 594:
+            clock.now += 0.1
+            assert await provider.token() == first
+        assert 9 <= len(tried) - 1 <= 12, len(tried)
+        assert provider.token_url in tried[-1]
+
+
+async def test_callers_queued_behind_a_failed_first_fetch_do_not_each_retry() -> None:
+    nobody = f"http://127.0.0.1:{free_port()}"
+    tried: list[str] = []
+
+    async def count(request: httpx.Request) -> None:
+        tried.append(str(request.url))
+
+    async with create_http_client(retries=0) as http:
+        http.event_hooks = {"request": [*http.event_hooks["request"], count]}
+        provider = ServiceTokenProvider(
+            http, f"{nobody}/api/v1/auth/token", "svc-query", "secret-0123456789ab"
+        )
+        results = await asyncio.gather(*(provider.token() for _ in range(20)), return_exceptions=True)
+        assert all(isinstance(r, ServiceTokenError) for r in results)
+        assert len(tried) == 1
+        # A later call (no valid token to fall back on) tries again at once.
+        with pytest.raises(ServiceTokenError):
+            await provider.token()
+        assert len(tried) == 2
