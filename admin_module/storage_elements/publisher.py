@@ -96,6 +96,13 @@ class HealthPoller:
         self.publisher.request(version)
         return version
 
+    async def poll_one(self, se_id: str) -> int | None:
+        """Poll one SE now (it announced a mode change), beside the periodic poll."""
+        async with unit_of_work(self.sessions) as session:
+            version = await service.poll_all(session, self.client, se_id)
+        self.publisher.request(version)
+        return version
+
     async def run(self) -> None:
         while True:
             try:

@@ -258,9 +258,13 @@ async def _probe(client: StorageElementClient, row: dict[str, Any]) -> dict[str,
     }
 
 
-async def poll_all(session: AsyncSession, client: StorageElementClient) -> int | None:
-    """Refresh every SE's health and capacity; returns the new version when anything changed."""
+async def poll_all(
+    session: AsyncSession, client: StorageElementClient, se_id: str | None = None
+) -> int | None:
+    """Refresh every SE's (or one SE's) health and capacity; returns the new version when
+    anything changed."""
     rows = await repository.list_all(session)
+    rows = [row for row in rows if se_id is None or row["id"] == se_id]
     probes = await asyncio.gather(*(_probe(client, row) for row in rows))
     changed = False
     for row, values in zip(rows, probes, strict=True):
