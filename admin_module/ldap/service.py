@@ -39,14 +39,21 @@ from admin_module.ldap.errors import (
 )
 from admin_module.ldap.roles import role_for
 from admin_module.ldap.schemas import SyncReport
-from admin_module.ldap.settings import LdapSettings, Role
+from admin_module.ldap.settings import ROLE_RANK, LdapSettings, Role
 from admin_module.users import repository as users
+from admin_module.users.errors import LastAdmin
+from admin_module.users.service import guard_last_admin
 
 log = logging.getLogger("artstore.admin.ldap")
 
 SYSTEM = Actor(id="ldap-sync", username="ldap-sync", kind="system")
 NO_ROLE = "no ArtStore role: the directory account is in none of the groups mapped to a role"
 DISMISSED = "the directory account is dismissed"
+LAST_ADMIN_KEPT = "this is the last active ADMIN (make another ADMIN first)"
+LAST_ADMIN = (
+    "the directory no longer makes this account an ADMIN, but it is the last active ADMIN: "
+    "make another ADMIN first"
+)
 
 
 @dataclass
@@ -64,7 +71,11 @@ class LdapAuthenticator:
         except DirectoryUnavailable as exc:
             raise SeamUnavailable(exc.detail) from exc
         except AccountDismissed as exc:
-            if user is not None and user["status"] in ("ACTIVE", "LOCKED"):
+            if (
+                user is not None
+                and user["status"] in ("ACTIVE", "LOCKED")
+                and not await removes_last_admin(session, user, role=user["role"], status="INACTIVE")
+            ):
                 await deactivate(session, user, reason="dismissed", ctx=None)
             raise DirectoryRefused(DISMISSED) from exc
         except (NotInDirectory, InvalidCredentials):
@@ -72,6 +83,8 @@ class LdapAuthenticator:
         role = role_for(person.groups, self.settings.group_roles)
         if role is None:
             raise DirectoryRefused(NO_ROLE)
+        if user is not None and await removes_last_admin(session, user, role=role, status=user["status"]):
+            raise DirectoryRefused(LAST_ADMIN)
         return await upsert_person(session, person, role, existing=user, actor=None)
 
 
@@ -184,14 +197,33 @@ async def apply_snapshot(
         )
         report.errors.append(report.aborted)
         return
-    for key, person in people.items():
+    # New and promoted ADMINs first, so that a run handing ADMIN over from one person to
+    # another does not trip the last-ADMIN rule.
+    for key, person in sorted(people.items(), key=lambda item: -_rank(item[1], settings)):
         await _apply_person(session, person, rows.get(key), settings, report)
     dismissed = {p.username.lower() for p in snapshot.dismissed}
     for row in leaving:
+        if await removes_last_admin(session, row, role=row["role"], status="INACTIVE"):
+            report.errors.append(f"{row['username']}: not deactivated: {LAST_ADMIN_KEPT}")
+            continue
         key = row["username"].lower()
         reason = "dismissed" if key in dismissed else "no_role" if key in people else "gone"
         await deactivate(session, row, reason=reason, ctx=None)
         report.deactivated += 1
+
+
+async def removes_last_admin(session: AsyncSession, row: dict[str, Any], *, role: str, status: str) -> bool:
+    """True when giving ``row`` this role and status would leave no ACTIVE ADMIN (users' rule)."""
+    try:
+        await guard_last_admin(session, row, role=role, status=status)
+    except LastAdmin:
+        return True
+    return False
+
+
+def _rank(person: DirectoryUser, settings: LdapSettings) -> int:
+    role = role_for(person.groups, settings.group_roles)
+    return ROLE_RANK[role] if role else 0
 
 
 def too_many_leaving(leaving: int, active: int, settings: LdapSettings) -> bool:
@@ -218,25 +250,31 @@ async def _apply_person(
     row: dict[str, Any] | None,
     settings: LdapSettings,
     report: SyncReport,
-) -> dict[str, Any] | None:
+) -> None:
     role = role_for(person.groups, settings.group_roles)
-    if row is not None and row["source"] == "LOCAL":
-        if settings.precedence == "local":
-            report.errors.append(f"{person.username}: a LOCAL user has this name and keeps it")
-            return None
-        if role is None:
-            return None
-        await users.update(session, row["id"], source="LDAP", password_hash=None)
-        row = row | {"source": "LDAP", "password_hash": None}
+    if row is not None and row["source"] == "LOCAL" and settings.precedence == "local":
+        report.errors.append(f"{person.username}: a LOCAL user has this name and keeps it")
+        return
     if role is None:
-        return None  # not kept: an existing LDAP row is deactivated by the caller
+        return  # an LDAP row is deactivated by the caller; a LOCAL one is left alone
+    if row is not None and await removes_last_admin(session, row, role=role, status=row["status"]):
+        report.errors.append(f"{person.username}: not demoted to {role}: {LAST_ADMIN_KEPT}")
+        return
+    if row is not None and row["source"] == "LOCAL":
+        row = await take_over(session, row)
     if row is None:
         report.created += 1
     elif _differs(row, person, role):
         report.updated += 1
     else:
         report.unchanged += 1
-    return await upsert_person(session, person, role, existing=row, actor=SYSTEM)
+    await upsert_person(session, person, role, existing=row, actor=SYSTEM)
+
+
+async def take_over(session: AsyncSession, row: dict[str, Any]) -> dict[str, Any]:
+    """``precedence=ldap``: the directory's person takes a LOCAL account over; its password goes."""
+    await users.update(session, row["id"], source="LDAP", password_hash=None)
+    return row | {"source": "LDAP", "password_hash": None}
 
 
 def _differs(row: dict[str, Any], person: DirectoryUser, role: Role) -> bool:

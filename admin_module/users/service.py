@@ -137,7 +137,7 @@ async def get_user(session: AsyncSession, user_id: uuid.UUID) -> UserOut:
     return to_out(await _require(session, user_id))
 
 
-async def _guard_last_admin(session: AsyncSession, user: dict[str, Any], *, role: str, status: str) -> None:
+async def guard_last_admin(session: AsyncSession, user: dict[str, Any], *, role: str, status: str) -> None:
     """Refuse a change that would leave no ACTIVE ADMIN (serialised by an advisory lock)."""
     if user["role"] != "ADMIN" or user["status"] != "ACTIVE" or (role == "ADMIN" and status == "ACTIVE"):
         return
@@ -155,7 +155,7 @@ async def update_user(
         changes.pop("role", None)
     if changes.get("status") is None:
         changes.pop("status", None)
-    await _guard_last_admin(
+    await guard_last_admin(
         session, user, role=changes.get("role", user["role"]), status=changes.get("status", user["status"])
     )
     if changes.get("status") == "ACTIVE" and user["status"] == "LOCKED":
@@ -178,7 +178,7 @@ async def delete_user(
     session: AsyncSession, *, user_id: uuid.UUID, actor: Actor, ctx: RequestContext
 ) -> None:
     user = await _require(session, user_id, for_update=True)
-    await _guard_last_admin(session, user, role=user["role"], status="DELETED")
+    await guard_last_admin(session, user, role=user["role"], status="DELETED")
     now = datetime.now(UTC)
     await repository.update(session, user_id, status="DELETED", updated_at=now)
     await tokens_repo.revoke_user(session, user_id, now, "user_deleted")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-from ldap3 import MODIFY_ADD, Connection, Server
+from ldap3 import MODIFY_ADD, MODIFY_DELETE, Connection, Server
 
 from admin_module.ldap.settings import LdapSettings
 from tests.admin_module.conftest import Admin, admin_settings, running_admin
@@ -67,6 +67,13 @@ class DirectoryAdmin:
         conn = self._conn()
         try:
             conn.modify(f"cn={group},{GROUPS}", {"member": [(MODIFY_ADD, [f"uid={uid},{USERS}"])]})
+        finally:
+            conn.unbind()
+
+    def remove_from_group(self, uid: str, group: str) -> None:
+        conn = self._conn()
+        try:
+            conn.modify(f"cn={group},{GROUPS}", {"member": [(MODIFY_DELETE, [f"uid={uid},{USERS}"])]})
         finally:
             conn.unbind()
 

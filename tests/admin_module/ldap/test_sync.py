@@ -15,14 +15,19 @@ from tests.support import servers
 
 
 async def sync(admin: Admin) -> dict[str, Any]:
-    response = await admin.client.post("/api/v1/ldap/sync", headers=await admin.headers())
+    return await sync_as(admin, await admin.headers())
+
+
+async def sync_as(admin: Admin, headers: dict[str, str]) -> dict[str, Any]:
+    response = await admin.client.post("/api/v1/ldap/sync", headers=headers)
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
 
 
-async def directory_users(admin: Admin) -> dict[str, dict[str, Any]]:
-    response = await admin.client.get("/api/v1/users?source=LDAP", headers=await admin.headers())
+async def directory_users(admin: Admin, headers: dict[str, str] | None = None) -> dict[str, dict[str, Any]]:
+    headers = headers or await admin.headers()
+    response = await admin.client.get("/api/v1/users?source=LDAP", headers=headers)
     assert response.status_code == 200, response.text
     return {u["username"]: u for u in response.json()["items"]}
 
@@ -263,3 +268,50 @@ async def test_a_sync_deactivating_too_many_people_changes_nothing(
         assert (report["aborted"], report["deactivated"]) == (None, 2)
         users = await directory_users(admin)
         assert users["petrov"]["status"] == users["sidorov"]["status"] == "INACTIVE"
+
+
+async def _ivanov_is_the_last_admin(admin: Admin) -> dict[str, str]:
+    """Sync, then (as ivanov) demote the bootstrap admin: ivanov is the only ACTIVE ADMIN left."""
+    await sync(admin)
+    ivanov = {"Authorization": f"Bearer {await admin.token('ivanov', 'test123')}"}
+    [local] = (await admin.client.get("/api/v1/users?q=admin&source=LOCAL", headers=ivanov)).json()["items"]
+    demoted = await admin.client.patch(f"/api/v1/users/{local['id']}", json={"role": "USER"}, headers=ivanov)
+    assert demoted.status_code == 200, demoted.text
+    return ivanov
+
+
+async def test_the_sync_never_deactivates_or_demotes_the_last_active_admin(
+    ldap_admin: Admin, directory_admin: DirectoryAdmin
+) -> None:
+    ivanov = await _ivanov_is_the_last_admin(ldap_admin)
+    directory_admin.dismiss("ivanov")
+    report = await sync_as(ldap_admin, ivanov)
+    assert report["deactivated"] == 0
+    assert any(e.startswith("ivanov: not deactivated") and "last active ADMIN" in e for e in report["errors"])
+    row = (await directory_users(ldap_admin, ivanov))["ivanov"]
+    assert (row["status"], row["role"]) == ("ACTIVE", "ADMIN")
+    refused = await ldap_admin.login("ivanov", "test123")  # dismissed: no login, but still ADMIN
+    assert refused.status_code == 400 and "dismissed" in refused.json()["error_description"]
+    assert (await directory_users(ldap_admin, ivanov))["ivanov"]["status"] == "ACTIVE"
+
+
+async def test_the_last_admin_demoted_in_the_directory_stays_admin_until_another_is_made(
+    ldap_admin: Admin, directory_admin: DirectoryAdmin
+) -> None:
+    ivanov = await _ivanov_is_the_last_admin(ldap_admin)
+    directory_admin.add_to_group("nobody", "artstore-admins")  # a groupOfNames needs one member
+    directory_admin.remove_from_group("ivanov", "artstore-admins")
+    directory_admin.add_to_group("ivanov", "artstore-users")
+    report = await sync_as(ldap_admin, ivanov)
+    assert any(e.startswith("ivanov: not demoted to USER") for e in report["errors"]), report
+    assert (await directory_users(ldap_admin, ivanov))["ivanov"]["role"] == "ADMIN"
+    login = await ldap_admin.login("ivanov", "test123")
+    assert login.status_code == 400, login.text
+    assert "last active ADMIN" in login.json()["error_description"]
+
+    # Handing ADMIN over in one run works: petrov is promoted before ivanov is demoted.
+    directory_admin.add_to_group("petrov", "artstore-admins")
+    report = await sync_as(ldap_admin, ivanov)
+    assert report["errors"] == [] and report["updated"] == 2, report
+    roles = {name: u["role"] for name, u in (await directory_users(ldap_admin, ivanov)).items()}
+    assert (roles["ivanov"], roles["petrov"]) == ("USER", "ADMIN")
