@@ -90,7 +90,9 @@ async def claim(session: AsyncSession, owner: str, lease: float) -> dict[str, An
     return {**dict(row), "state": "running", "lease_owner": owner}
 
 
-async def renew(session: AsyncSession, saga_id: uuid.UUID, owner: str, lease: float) -> bool:
+async def renew(session: AsyncSession, saga_id: uuid.UUID, owner: str, lease: float, *, wait: float) -> bool:
+    """Extend the lease; waits at most ``wait`` seconds for the row (else a database error)."""
+    await session.execute(sa.select(sa.func.set_config("lock_timeout", f"{int(wait * 1000)}ms", True)))
     result = await session.execute(
         sa.update(sagas)
         .where(sagas.c.id == saga_id, sagas.c.lease_owner == owner)

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -28,6 +29,7 @@ from shared.auth import Principal
 from shared.db import unit_of_work
 from shared.discovery import Discovery
 from shared.outbox import audit_event, record
+from shared.tasks import cancel_and_wait
 
 log = logging.getLogger("artstore.ingester.sagas")
 SERVICE = "ingester_module"
@@ -93,30 +95,53 @@ class SagaWorker:
             self._wake.clear()
 
     async def run_once(self) -> bool:
-        """Claim and run one due saga; False when none is due."""
+        """Claim and run one due saga; False when none is due.
+
+        The saga runs in its own task next to the lease holder: when the lease is lost
+        (taken over, or not renewable before it runs out) only that task is cancelled,
+        and this worker goes on with the next saga.
+        """
+        claimed_at = time.monotonic()
         async with unit_of_work(self.sessions) as session:
             saga = await repo.claim(session, self.owner, self.lease)
         if saga is None:
             return False
-        renewer = asyncio.create_task(self._renew(saga["id"], asyncio.current_task()))
+        runner = asyncio.create_task(self._execute(saga), name=f"saga-{saga['id']}")
+        holder = asyncio.create_task(self._hold(saga["id"], claimed_at), name=f"saga-lease-{saga['id']}")
         try:
-            await self._execute(saga)
-        except LeaseLost:
-            log.warning("saga_lease_lost", extra={"saga_id": str(saga["id"])})
+            done, _ = await asyncio.wait({runner, holder}, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            renewer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await renewer
+            await cancel_and_wait([runner, holder])
+        failure = runner.exception() if runner in done else LeaseLost(str(saga["id"]))
+        if isinstance(failure, LeaseLost):
+            log.warning("saga_lease_lost", extra={"saga_id": str(saga["id"])})
+        elif failure is not None:
+            raise failure
         return True
 
-    async def _renew(self, saga_id: uuid.UUID, runner: asyncio.Task[Any] | None) -> None:
+    async def _hold(self, saga_id: uuid.UUID, renewed_at: float) -> None:
+        """Renew the lease until it is lost, then return (the caller stops the saga).
+
+        A renewal that fails (database down, row locked) is retried; once the lease could
+        run out before the next try, it counts as lost: the saga is stopped while no other
+        worker can have claimed it yet, so it never runs twice at once.
+        """
+        delay = self.lease / 3
         while True:
-            await asyncio.sleep(self.lease / 3)
-            async with unit_of_work(self.sessions) as session:
-                held = await repo.renew(session, saga_id, self.owner, self.lease)
-            if not held and runner is not None:
-                runner.cancel()
+            await asyncio.sleep(delay)
+            started = time.monotonic()
+            try:
+                async with asyncio.timeout(self.lease / 3), unit_of_work(self.sessions) as session:
+                    held = await repo.renew(session, saga_id, self.owner, self.lease, wait=self.lease / 6)
+            except Exception as exc:
+                log.warning("saga_lease_renew_failed", extra={"saga_id": str(saga_id), "error": repr(exc)})
+                if time.monotonic() - renewed_at >= self.lease * 2 / 3:
+                    return
+                delay = self.lease / 10
+                continue
+            if not held:
                 return
+            renewed_at, delay = started, self.lease / 3
 
     async def _save(self, saga: dict[str, Any], **values: Any) -> None:
         async with unit_of_work(self.sessions) as session:
