@@ -64,16 +64,15 @@ class DirectoryAdmin:
             conn.unbind()
 
     def add_to_group(self, uid: str, group: str) -> None:
-        conn = self._conn()
-        try:
-            conn.modify(f"cn={group},{GROUPS}", {"member": [(MODIFY_ADD, [f"uid={uid},{USERS}"])]})
-        finally:
-            conn.unbind()
+        self._change_member(group, MODIFY_ADD, uid)
 
     def remove_from_group(self, uid: str, group: str) -> None:
+        self._change_member(group, MODIFY_DELETE, uid)
+
+    def _change_member(self, group: str, operation: str, uid: str) -> None:
         conn = self._conn()
         try:
-            conn.modify(f"cn={group},{GROUPS}", {"member": [(MODIFY_DELETE, [f"uid={uid},{USERS}"])]})
+            conn.modify(f"cn={group},{GROUPS}", {"member": [(operation, [f"uid={uid},{USERS}"])]})
         finally:
             conn.unbind()
 
