@@ -117,6 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     chunk_bytes=settings.download_chunk_bytes,
                     retry_after=settings.retry_after_seconds,
                     on_stale=feeds.wake,
+                    catch_up=feeds.catch_up,
                     metrics=app.state.query_metrics,
                 )
                 app.state.health.add("feeds", _feeds_check(app, settings), required=False)

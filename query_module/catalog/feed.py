@@ -7,6 +7,11 @@ waits for a wake-up (a Redis notification from the SE) or the polling interval, 
 that a lost notification only delays a change. Every replica runs the loops; the SE's
 advisory lock makes exactly one of them apply each page.
 
+Before a delete that would leave a file with no copy (the source's ``relocated`` delete
+at the end of a finalize or transfer saga), a runner reads every other SE's feed to its
+end (:func:`catch_up`), so the copy the saga committed on the target is in the catalog
+first, however far behind the target's own runner is.
+
 :class:`Notifications` listens on Redis for SE change announcements (waking runners)
 and for cache invalidations (evicting this replica's level-1 cache), reconnecting with
 backoff while Redis is away.
@@ -16,8 +21,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -33,6 +40,8 @@ from shared.discovery import SE_CHANGES_CHANNEL, Discovery
 from shared.service_token import ServiceTokenProvider
 
 log = logging.getLogger("artstore.query.feed")
+
+PEER_WAIT_SECONDS = 10.0  # how long a peer SE's feed may stay locked by another replica's page
 
 
 class FeedError(Exception):
@@ -64,6 +73,7 @@ class FeedRunner:
         self.poll_interval = poll_interval
         self._wake = asyncio.Event()
         self.passes = 0
+        self.peers: Callable[[], list[FeedRunner]] = list  # the other SEs' runners (FeedManager)
 
     def wake(self) -> None:
         self._wake.set()
@@ -82,14 +92,23 @@ class FeedRunner:
         page: dict[str, Any] = response.json()
         return page
 
-    async def pull(self) -> PullResult:
-        """Pull until caught up (or another replica holds the SE). Invalidates after each commit."""
+    async def pull(self, *, hold_last_copies: bool = True) -> PullResult:
+        """Pull until caught up (or another replica holds the SE). Invalidates after each commit.
+
+        A delete of a file's last known copy waits until the other SEs' feeds were read
+        (``hold_last_copies``; off when this pull is itself such a read)."""
         se = self.discovery.get(self.se_id)
         mode = se.mode if se is not None else "rw"
+        hold_after = 0 if hold_last_copies and self.peers() else None
         while True:
             async with unit_of_work(self.sessions) as session:
                 result = await pull_once(
-                    session, se_id=self.se_id, fetch=self.fetch, page_size=self.page_size, default_mode=mode
+                    session,
+                    se_id=self.se_id,
+                    fetch=self.fetch,
+                    page_size=self.page_size,
+                    default_mode=mode,
+                    hold_last_copies_after=hold_after,
                 )
             if self.metrics is not None and not result.busy:
                 self.metrics.feed_applied.labels(self.se_id).inc(result.applied)
@@ -99,8 +118,19 @@ class FeedRunner:
                 await self.cache.invalidate(None)
             elif result.changed:
                 await self.cache.invalidate(result.changed)
-            if result.busy or result.caught_up:
+            if result.held_through is not None:
+                await catch_up(self.peers(), hold_last_copies=False)  # no holds within holds
+                hold_after = result.held_through
+            elif result.busy or result.caught_up:
                 return result
+
+    async def catch_up(self, *, hold_last_copies: bool, within: float = PEER_WAIT_SECONDS) -> None:
+        """Pull this SE's feed to its end now, in the caller's task (not this runner's loop)."""
+        deadline = time.monotonic() + within
+        while (await self.pull(hold_last_copies=hold_last_copies)).busy:  # another replica's page
+            if time.monotonic() > deadline:
+                raise FeedError(f"{self.se_id}'s feed stayed locked for {within} s")
+            await asyncio.sleep(0.05)
 
     async def run(self) -> None:
         backoff = self.poll_interval
@@ -125,6 +155,20 @@ class FeedRunner:
                 await asyncio.wait_for(self._wake.wait(), delay)
 
 
+async def catch_up(runners: list[FeedRunner], *, hold_last_copies: bool) -> None:
+    """Read the runners' SE feeds to their ends, one after the other, in this task.
+
+    An SE that cannot be read is skipped: its copies come with its own runner, and nothing
+    (a delete, a download) waits for an SE that is down."""
+    for runner in runners:
+        try:
+            await runner.catch_up(hold_last_copies=hold_last_copies)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("feed_catch_up_failed", extra={"se_id": runner.se_id, "error": repr(exc)})
+
+
 class FeedManager:
     def __init__(
         self, discovery: Discovery, make_runner: Callable[[str], FeedRunner], *, interval: float
@@ -139,6 +183,7 @@ class FeedManager:
         known = {se.id for se in self.discovery.all()}
         for se_id in sorted(known - set(self.runners)):
             runner = self.make_runner(se_id)
+            runner.peers = functools.partial(self.peers_of, se_id)
             self.runners[se_id] = runner
             self.tasks[se_id] = asyncio.create_task(runner.run(), name=f"feed:{se_id}")
             log.info("feed_runner_started", extra={"se_id": se_id})
@@ -146,6 +191,13 @@ class FeedManager:
             self.tasks.pop(se_id).cancel()
             self.runners.pop(se_id)
             log.info("feed_runner_stopped", extra={"se_id": se_id})
+
+    def peers_of(self, se_id: str) -> list[FeedRunner]:
+        return [runner for runner_id, runner in self.runners.items() if runner_id != se_id]
+
+    async def catch_up(self) -> None:
+        """Every SE's feed read to its end now (a download whose every copy was gone)."""
+        await catch_up(list(self.runners.values()), hold_last_copies=True)
 
     def wake(self, se_id: str | None = None) -> None:
         if se_id is not None and se_id not in self.runners:

@@ -123,6 +123,15 @@ async def delete_copy(session: AsyncSession, se_id: str, file_id: str) -> None:
     )
 
 
+async def copied_elsewhere(session: AsyncSession, se_id: str, file_ids: Iterable[str]) -> set[str]:
+    """Those of ``file_ids`` that have a copy on an SE other than ``se_id``."""
+    c = catalog_copies.c
+    rows = await session.scalars(
+        sa.select(c.file_id).distinct().where(c.file_id.in_(sorted(set(file_ids))), c.se_id != se_id)
+    )
+    return {str(r) for r in rows}
+
+
 async def set_mode(session: AsyncSession, se_id: str, mode: str) -> None:
     """A ``mode`` change marks every copy on the SE (``ar`` makes them archived)."""
     await session.execute(

@@ -10,6 +10,13 @@ starts a new *pass*: it re-reads the feed from 0, stamping every copy it sees wi
 pass id, and when it has caught up it sweeps that SE's copies of older passes (files
 that did not come back). Resetting the cursors (a full rebuild) starts a pass the same
 way. Until the sweep, the old rows keep answering searches.
+
+Last copies: a saga moves a file by committing its copy on the target SE and only then
+deleting the source copy (a ``relocated`` delete). The feed's delete item does not say
+why a copy went, so with ``hold_last_copies_after`` set, a delete that would leave a
+file with no known copy stops the page just before it: the caller reads the other SEs'
+feeds first (the target's copy is already there), then applies the delete. A finalized
+or transferred file is thus never missing from the catalog between the two feeds.
 """
 
 from __future__ import annotations
@@ -36,10 +43,19 @@ class PullResult:
     caught_up: bool = True
     changed: set[str] = field(default_factory=set)
     all_changed: bool = False  # a mode change touches every file of the SE
+    # A delete of a last known copy was held back; the page, read up to this seq, was
+    # fetched before the caller reads the other SEs' feeds (then pass it as the hold bound).
+    held_through: int | None = None
 
 
 async def pull_once(
-    session: AsyncSession, *, se_id: str, fetch: Fetch, page_size: int, default_mode: str = "rw"
+    session: AsyncSession,
+    *,
+    se_id: str,
+    fetch: Fetch,
+    page_size: int,
+    default_mode: str = "rw",
+    hold_last_copies_after: int | None = None,
 ) -> PullResult:
     if not await repo.try_lock_feed(session, se_id):
         return PullResult(busy=True, caught_up=False)
@@ -61,10 +77,14 @@ async def pull_once(
         cursor.sweep_pending = True
     if cursor.mode is None:
         cursor.mode = default_mode
-    result = await apply_items(session, cursor, page.get("items") or [])
-    result.caught_up = len(page.get("items") or []) < page_size or cursor.last_seq >= int(
-        page.get("last_seq") or 0
-    )
+    items = page.get("items") or []
+    held = await _last_copies(session, cursor, items, hold_last_copies_after)
+    result = await apply_items(session, cursor, items, hold=held)
+    if result.held_through is not None:
+        result.held_through = max(int(i["seq"]) for i in items)
+        result.caught_up = False
+    else:
+        result.caught_up = len(items) < page_size or cursor.last_seq >= int(page.get("last_seq") or 0)
     if result.caught_up and cursor.sweep_pending:
         swept = await repo.sweep(session, se_id, cursor.pass_id or "")
         await repo.refresh_files(session, swept)
@@ -75,12 +95,32 @@ async def pull_once(
     return result
 
 
-async def apply_items(session: AsyncSession, cursor: repo.Cursor, items: list[dict[str, Any]]) -> PullResult:
+async def _last_copies(
+    session: AsyncSession, cursor: repo.Cursor, items: list[dict[str, Any]], after: int | None
+) -> set[int]:
+    """The seqs of the page's deletes after ``after`` that would leave a file with no copy."""
+    if after is None:
+        return set()
+    deletes = {
+        int(i["seq"]): str(i["file_id"])
+        for i in items
+        if i.get("op") == "delete" and i.get("file_id") and int(i["seq"]) > max(after, cursor.last_seq)
+    }
+    if not deletes:
+        return set()
+    elsewhere = await repo.copied_elsewhere(session, cursor.se_id, set(deletes.values()))
+    return {seq for seq, file_id in deletes.items() if file_id not in elsewhere}
+
+
+async def apply_items(
+    session: AsyncSession, cursor: repo.Cursor, items: list[dict[str, Any]], *, hold: set[int] | None = None
+) -> PullResult:
     """Apply feed items in sequence order; advances ``cursor`` (saved by the caller).
 
     Consecutive upserts are written in one statement (the last one per file wins, as
     applying them one by one would); a delete or a mode change first writes what is
-    buffered, so the order of effects is the feed's order."""
+    buffered, so the order of effects is the feed's order. Items stop before the first
+    seq in ``hold`` (``held_through`` is then set)."""
     result = PullResult()
     buffered: dict[str, dict[str, Any]] = {}
 
@@ -92,6 +132,9 @@ async def apply_items(session: AsyncSession, cursor: repo.Cursor, items: list[di
         seq = int(item["seq"])
         if seq <= cursor.last_seq:
             continue  # already applied (a replayed page)
+        if hold and seq in hold:
+            result.held_through = seq
+            break
         op = item.get("op")
         if op == "upsert" and item.get("record"):
             row = repo.copy_row(cursor.se_id, cursor.mode or "rw", cursor.pass_id or "", item["record"])

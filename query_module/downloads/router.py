@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -46,9 +46,12 @@ async def download(
 ) -> Response:
     """The file's bytes from the preferred copy (Range, ETag, verified when whole)."""
     state = request.app.state
-    async with unit_of_work(state.sessions) as session:
-        file = await read_file(session=session, cache=state.cache, principal=principal, file_id=file_id)
 
+    async def reload() -> dict[str, Any]:
+        async with unit_of_work(state.sessions) as session:
+            return await read_file(session=session, cache=state.cache, principal=principal, file_id=file_id)
+
+    file = await reload()
     audit = auditor(
         state.sessions,
         state.outbox,
@@ -58,7 +61,7 @@ async def download(
         user_agent=request.headers.get("user-agent"),
     )
     result = await open_download(
-        state.storage, file, method=request.method, headers=dict(request.headers), audit=audit
+        state.storage, file, method=request.method, headers=dict(request.headers), audit=audit, reload=reload
     )
     if result.body is None:
         return Response(status_code=result.status, headers=result.headers)

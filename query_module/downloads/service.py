@@ -3,7 +3,9 @@
 Order of copies: the record's ``copies`` (preferred first); corrupt and archived copies
 are never read. A copy whose SE is unknown to discovery, whose circuit is open, or that
 fails to answer (connection error, 5xx) is skipped for the next one; when none answers,
-503 ``storage_unavailable`` with ``Retry-After``.
+503 ``storage_unavailable`` with ``Retry-After``. When every copy answers 404 the catalog
+is behind: a saga may have moved the file to an SE whose feed was not read yet. Every
+feed is then read to its end and the download tried once more with the fresh record.
 
 ``Range``, ``If-Range``, ``If-None-Match`` go to the SE unchanged, and its status
 (200/206/304/412/416), ``ETag``, ``Content-Range``, ``Content-Length`` come back
@@ -76,6 +78,7 @@ class Storage:
     chunk_bytes: int = 1024 * 1024
     retry_after: int = 5
     on_stale: Callable[[str], None] | None = None  # wakes the SE's feed runner
+    catch_up: Callable[[], Awaitable[None]] | None = None  # reads every SE's feed to its end, now
     metrics: QueryMetrics | None = None
     background: set[asyncio.Task[Any]] = field(default_factory=set)
 
@@ -125,11 +128,25 @@ def content_disposition(filename: str) -> str:
 
 
 async def open_download(
-    storage: Storage, record: dict[str, Any], *, method: str, headers: dict[str, str], audit: Audit
+    storage: Storage,
+    record: dict[str, Any],
+    *,
+    method: str,
+    headers: dict[str, str],
+    audit: Audit,
+    reload: Callable[[], Awaitable[dict[str, Any]]] | None = None,
 ) -> Download:
-    """The SE's answer, relayed; a refused download (409, 503) is audited as a failure."""
+    """The SE's answer, relayed; a refused download (404, 409, 503) is audited as a failure.
+
+    ``reload`` reads the record again once the feeds were caught up (all copies gone)."""
     try:
-        return await _open(storage, record, method=method, headers=headers, audit=audit)
+        try:
+            return await _open(storage, record, method=method, headers=headers, audit=audit)
+        except FileNotFound:
+            if reload is None or storage.catch_up is None:
+                raise
+            await storage.catch_up()
+            return await _open(storage, await reload(), method=method, headers=headers, audit=audit)
     except (Archived, Corrupt, FileNotFound, StorageUnavailable) as exc:
         if method == "GET":
             await audit("file.download", "failure", {"error": exc.code, "bytes": 0})

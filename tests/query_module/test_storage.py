@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import itertools
 import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -17,6 +18,7 @@ from urllib.parse import quote
 
 import httpx
 
+from shared.tasks import cancel_and_wait
 from tests.query_module.conftest import (
     SE,
     Fleet,
@@ -35,9 +37,16 @@ from tests.support.tokens import TestKeys
 
 @asynccontextmanager
 async def stack(
-    fleet: Fleet, query: QueryFactory, postgres_server: str, *, http: bool = False, **settings: Any
+    fleet: Fleet,
+    query: QueryFactory,
+    postgres_server: str,
+    *,
+    http: bool = False,
+    ingester: dict[str, Any] | None = None,
+    **settings: Any,
 ) -> AsyncIterator[tuple[Query, httpx.AsyncClient]]:
     ingester_overrides = {"redis_url": settings["redis_url"]} if "redis_url" in settings else {}
+    ingester_overrides.update(ingester or {})
     async with (
         query(storage_elements=fleet.storage_elements(), http=http, **settings) as q,
         fleet.ingester(await new_database(postgres_server), **ingester_overrides) as ingester,
@@ -210,38 +219,116 @@ async def test_a_corrupted_byte_aborts_the_download_and_flags_the_file(
     assert refused and refused[-1]["details"]["error"] == "corrupt"
 
 
+CopyStates = tuple[tuple[str, str], ...]
+
+
+async def _watch_finalize(
+    q: Query, ingester: httpx.AsyncClient, token: str, file_id: str, data: bytes, *, download: bool = True
+) -> list[CopyStates]:
+    """Finalize ``file_id`` and poll search, metadata (and download) until the saga completed
+    and the catalog shows the one rw-1 copy; every poll must find (and download) the file.
+    Returns the distinct ``(SE, state)`` sets of its copies, in the order seen."""
+    started = await ingester.post(f"/api/v1/files/{file_id}/finalize", json={}, headers=bearer(token))
+    assert started.status_code == 202, started.text
+    saga = started.json()["saga_id"]
+    seen: list[CopyStates] = []
+    for _ in range(600):
+        assert file_id in {i["file_id"] for i in await find(q, token, q="draft")}, seen
+        if download:
+            got = await q.client.get(f"/api/v1/files/{file_id}/download", headers=bearer(token))
+            assert got.status_code == 200 and got.content == data, seen
+        record = await record_of(q, token, file_id)
+        assert record is not None, seen
+        copies = tuple(sorted((c["storage_element_id"], c["state"]) for c in record["copies"]))
+        if not seen or seen[-1] != copies:
+            seen.append(copies)
+        state = (await ingester.get(f"/api/v1/sagas/{saga}", headers=bearer(token))).json()["state"]
+        if state == "completed" and copies == (("rw-1", "committed"),):
+            assert record["retention_policy"] == "permanent"
+            return seen
+        assert state in ("pending", "running", "completed"), state
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"saga did not finish in the catalog: {seen}")
+
+
 async def test_a_finalized_file_stays_findable_and_downloadable_through_the_saga(
     fleet: Fleet, query: QueryFactory, postgres_server: str, keys: TestKeys
 ) -> None:
     await fleet.start_ses(("edit-1", "edit"), ("rw-1", "rw"))
     token = keys.user("USER", "alice")
     data = os.urandom(512 * 1024)
-    async with stack(fleet, query, postgres_server, feed_poll_interval_seconds=1.0) as (q, ingester):
+    # Copy and verify each take about 2 s: the pending copy on rw-1 is in the catalog a while.
+    slow_copy = {"saga_copy_bytes_per_second": 256 * 1024}
+    async with stack(fleet, query, postgres_server, ingester=slow_copy, feed_poll_interval_seconds=1.0) as (
+        q,
+        ingester,
+    ):
         rec = await upload(ingester, token, data, filename="draft.bin")
-        file_id = rec["file_id"]
+        await searchable(q, token, rec["file_id"])
+        seen = await _watch_finalize(q, ingester, token, rec["file_id"], data)
+    # Two copies (the pending one, then maybe both committed), then one; never none.
+    holders = [se_ids for se_ids, _ in itertools.groupby(tuple(se for se, _ in c) for c in seen)]
+    assert holders == [("edit-1",), ("edit-1", "rw-1"), ("rw-1",)], seen
+    assert seen[0] == (("edit-1", "committed"),)
+    assert seen[1] == (("edit-1", "committed"), ("rw-1", "pending"))
+    assert seen[-1] == (("rw-1", "committed"),)
+
+
+async def _hold_back(q: Query, *se_ids: str) -> None:
+    """Stop these SEs' feed runners: from here on they read nothing by themselves."""
+    await cancel_and_wait([q.app.state.feeds.tasks[se_id] for se_id in se_ids])
+
+
+async def test_a_relocated_delete_waits_for_the_targets_copy_when_its_feed_runner_lags(
+    fleet: Fleet, query: QueryFactory, postgres_server: str, keys: TestKeys
+) -> None:
+    await fleet.start_ses(("edit-1", "edit"), ("rw-1", "rw"))
+    token = keys.user("USER", "alice")
+    data = os.urandom(64 * 1024)
+    async with stack(fleet, query, postgres_server) as (q, ingester):  # polls every 30 s
+        rec = await upload(ingester, token, data, filename="draft.bin")
+        await searchable(q, token, rec["file_id"])
+        await _hold_back(q, "rw-1")
+        passes = q.app.state.feeds.runners["rw-1"].passes
+        # Without downloads: a download whose copies are all gone reads every feed itself.
+        seen = await _watch_finalize(q, ingester, token, rec["file_id"], data, download=False)
+        # edit-1's runner read rw-1's feed itself before applying the relocated delete.
+        assert q.app.state.feeds.runners["rw-1"].passes == passes
+        got = await q.client.get(f"/api/v1/files/{rec['file_id']}/download", headers=bearer(token))
+        assert got.status_code == 200 and got.content == data
+    assert seen == [(("edit-1", "committed"),), (("rw-1", "committed"),)]
+
+
+async def test_a_download_after_the_copy_moved_reads_the_feeds_when_the_catalog_lags(
+    fleet: Fleet, query: QueryFactory, postgres_server: str, keys: TestKeys
+) -> None:
+    edit, rw = await fleet.start_ses(("edit-1", "edit"), ("rw-1", "rw"))
+    token = keys.user("ADMIN", "root")
+    data = os.urandom(100_000)
+    file_id = "4f2d8c1b-6a3e-4b7d-9c05-e1f2a3b4c5d6"
+    await _put_copy(fleet, edit, file_id, data, retention="temporary")
+    async with query(storage_elements=fleet.storage_elements()) as q:
         await searchable(q, token, file_id)
-        started = await ingester.post(f"/api/v1/files/{file_id}/finalize", json={}, headers=bearer(token))
-        assert started.status_code == 202, started.text
-        saga = started.json()["saga_id"]
-        copies_seen: set[tuple[str, ...]] = set()
-        for _ in range(400):
-            assert file_id in {i["file_id"] for i in await find(q, token, q="draft")}
-            download = await q.client.get(f"/api/v1/files/{file_id}/download", headers=bearer(token))
-            assert download.status_code == 200 and download.content == data
-            record = await record_of(q, token, file_id)
-            assert record is not None
-            copies_seen.add(tuple(sorted(c["storage_element_id"] for c in record["copies"])))
-            state = (await ingester.get(f"/api/v1/sagas/{saga}", headers=bearer(token))).json()["state"]
-            if state == "completed" and record["copies"] == [
-                {"storage_element_id": "rw-1", "mode": "rw", "state": "committed"}
-            ]:
-                break
-            assert state in ("pending", "running", "completed"), state
-            await asyncio.sleep(0.05)
-        else:
-            raise AssertionError(f"saga did not finish in the catalog: {copies_seen}")
-        assert record["retention_policy"] == "permanent"
-        assert ("edit-1",) in copies_seen and ("rw-1",) in copies_seen
+        await _hold_back(q, "edit-1", "rw-1")
+        # A saga's work, done behind the catalog's back: the copy moves to rw-1.
+        await _put_copy(fleet, rw, file_id, data)
+        mover = keys.service("svc-ingester", "files:relocate files:delete")
+        async with httpx.AsyncClient(base_url=edit.url, timeout=30) as client:
+            moved = await client.delete(
+                f"/api/v1/files/{file_id}",
+                params={"reason": "relocated", "target": "rw-1", "sha256": hashlib.sha256(data).hexdigest()},
+                headers=bearer(mover),
+            )
+        assert moved.status_code in (200, 204), moved.text
+        record = await record_of(q, token, file_id)
+        assert record is not None and [c["storage_element_id"] for c in record["copies"]] == ["edit-1"]
+
+        response = await q.client.get(f"/api/v1/files/{file_id}/download", headers=bearer(token))
+        assert response.status_code == 200 and response.content == data
+        record = await record_of(q, token, file_id)
+        assert record is not None and record["copies"] == [
+            {"storage_element_id": "rw-1", "mode": "rw", "state": "committed"}
+        ]
 
 
 async def _put_copy(fleet: Fleet, se: SE, file_id: str, data: bytes, retention: str = "permanent") -> None:
