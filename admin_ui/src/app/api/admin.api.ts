@@ -4,8 +4,10 @@ import { Observable } from 'rxjs';
 
 import { APP_CONFIG } from '../core/config';
 import {
-  AuditEvent, AuditVerify, FleetView, LdapStatus, LdapSyncResult, MaintenanceJob, Page,
-  SeMode, ServiceAccount, SigningKey, StorageElement, User, UserCreate, UserPatch,
+  AuditEventPage, AuditVerify, FleetView, KeyList, LdapStatus, LdapSyncResult, MaintenanceJob, Page, SeMode,
+  ServiceAccount, ServiceAccountPage, ServiceAccountPatch, ServiceAccountWithSecret, StorageElement, StorageElementList,
+  StorageElementPatch, User, UserCreate,
+  UserPage, UserPatch,
 } from './types';
 
 export type MaintenanceKind = 'reindex' | 'scrub' | 'consistency';
@@ -37,8 +39,8 @@ export class AdminApi {
     return this.http.post<void>(`${this.base}/auth/password-reset/confirm`, { token, new_password });
   }
 
-  users(filters: { role?: string; status?: string; source?: string; q?: string; cursor?: string | null; limit?: number }): Observable<Page<User>> {
-    return this.http.get<Page<User>>(`${this.base}/users`, { params: cleanParams(filters) });
+  users(filters: { role?: string; status?: string; source?: string; q?: string; cursor?: string | null; limit?: number }): Observable<UserPage> {
+    return this.http.get<UserPage>(`${this.base}/users`, { params: cleanParams(filters) });
   }
   createUser(body: UserCreate): Observable<User> {
     return this.http.post<User>(`${this.base}/users`, body);
@@ -59,31 +61,31 @@ export class AdminApi {
     return this.http.post<LdapSyncResult>(`${this.base}/ldap/sync`, {});
   }
 
-  serviceAccounts(): Observable<Page<ServiceAccount> | ServiceAccount[]> {
-    return this.http.get<Page<ServiceAccount> | ServiceAccount[]>(`${this.base}/service-accounts`);
+  serviceAccounts(): Observable<ServiceAccountPage> {
+    return this.http.get<ServiceAccountPage>(`${this.base}/service-accounts`);
   }
-  createServiceAccount(name: string, scopes: string[]): Observable<ServiceAccount> {
-    return this.http.post<ServiceAccount>(`${this.base}/service-accounts`, { name, scopes });
+  createServiceAccount(name: string, scopes: string[]): Observable<ServiceAccountWithSecret> {
+    return this.http.post<ServiceAccountWithSecret>(`${this.base}/service-accounts`, { name, scopes });
   }
-  updateServiceAccount(id: string, patch: { scopes?: string[]; status?: string }): Observable<ServiceAccount> {
+  updateServiceAccount(id: string, patch: ServiceAccountPatch): Observable<ServiceAccount> {
     return this.http.patch<ServiceAccount>(`${this.base}/service-accounts/${encodeURIComponent(id)}`, patch);
   }
   deleteServiceAccount(id: string): Observable<void> {
     return this.http.delete<void>(`${this.base}/service-accounts/${encodeURIComponent(id)}`);
   }
-  rotateSecret(id: string): Observable<ServiceAccount> {
-    return this.http.post<ServiceAccount>(`${this.base}/service-accounts/${encodeURIComponent(id)}/rotate-secret`, {});
+  rotateSecret(id: string): Observable<ServiceAccountWithSecret> {
+    return this.http.post<ServiceAccountWithSecret>(`${this.base}/service-accounts/${encodeURIComponent(id)}/rotate-secret`, {});
   }
 
-  keys(): Observable<Page<SigningKey> | SigningKey[]> {
-    return this.http.get<Page<SigningKey> | SigningKey[]>(`${this.base}/keys`);
+  keys(): Observable<KeyList> {
+    return this.http.get<KeyList>(`${this.base}/keys`);
   }
   rotateKey(): Observable<unknown> {
     return this.http.post(`${this.base}/keys/rotate`, {});
   }
 
-  storageElements(): Observable<Page<StorageElement> | StorageElement[]> {
-    return this.http.get<Page<StorageElement> | StorageElement[]>(`${this.base}/storage-elements`);
+  storageElements(): Observable<StorageElementList> {
+    return this.http.get<StorageElementList>(`${this.base}/storage-elements`);
   }
   storageElement(id: string): Observable<StorageElement> {
     return this.http.get<StorageElement>(`${this.base}/storage-elements/${encodeURIComponent(id)}`);
@@ -91,7 +93,7 @@ export class AdminApi {
   registerStorageElement(url: string): Observable<StorageElement> {
     return this.http.post<StorageElement>(`${this.base}/storage-elements`, { url });
   }
-  updateStorageElement(id: string, patch: { name?: string; priority?: number }): Observable<StorageElement> {
+  updateStorageElement(id: string, patch: StorageElementPatch): Observable<StorageElement> {
     return this.http.patch<StorageElement>(`${this.base}/storage-elements/${encodeURIComponent(id)}`, patch);
   }
   removeStorageElement(id: string): Observable<void> {
@@ -114,15 +116,15 @@ export class AdminApi {
     return this.http.get<FleetView>(`${this.base}/fleet`);
   }
 
-  auditEvents(filters: { actor?: string; action?: string; outcome?: string; since?: string; until?: string; cursor?: string | null; limit?: number }): Observable<Page<AuditEvent>> {
-    return this.http.get<Page<AuditEvent>>(`${this.base}/audit-events`, { params: cleanParams(filters) });
+  auditEvents(filters: { actor?: string; action?: string; outcome?: string; since?: string; until?: string; cursor?: string | null; limit?: number }): Observable<AuditEventPage> {
+    return this.http.get<AuditEventPage>(`${this.base}/audit-events`, { params: cleanParams(filters) });
   }
   verifyAudit(): Observable<AuditVerify> {
     return this.http.get<AuditVerify>(`${this.base}/audit-events/verify`);
   }
 }
 
-/** Lists come as `{items}` pages by contract; accept a bare array too. */
+/** The items of a list answer (`{items}` pages by contract; a bare array is read too). */
 export function itemsOf<T>(res: Page<T> | T[] | null | undefined): T[] {
   if (!res) return [];
   return Array.isArray(res) ? res : (res.items ?? []);

@@ -4,7 +4,7 @@ import { Observable } from 'rxjs';
 
 import { APP_CONFIG } from '../core/config';
 import { buildSearchParams, SearchQuery } from '../features/files/search-query';
-import { DownloadLink, FilePatch, FileRecord, Saga, SagaAccepted, SearchResponse, Stats } from './types';
+import { DownloadLink, FilePatch, FileRecord, Saga, SagaAccepted, SearchResponse, Stats, Suggestions } from './types';
 
 /** Query module: search, records, downloads, stats. */
 @Injectable({ providedIn: 'root' })
@@ -15,8 +15,8 @@ export class QueryApi {
   search(query: SearchQuery): Observable<SearchResponse> {
     return this.http.get<SearchResponse>(`${this.base}/search`, { params: buildSearchParams(query) });
   }
-  suggest(prefix: string): Observable<{ items: (string | { value?: string; text?: string })[] }> {
-    return this.http.get<{ items: (string | { value?: string; text?: string })[] }>(`${this.base}/search/suggest`, {
+  suggest(prefix: string): Observable<Suggestions> {
+    return this.http.get<Suggestions>(`${this.base}/search/suggest`, {
       params: { prefix },
     });
   }

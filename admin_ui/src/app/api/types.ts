@@ -1,21 +1,38 @@
 /**
- * API types of the ArtStore services, hand-written from API.md (the v1 contract).
- * `npm run gen:api` writes the generated OpenAPI types next to this file
- * (admin.d.ts, ingester.d.ts, query.d.ts) once the services serve /openapi.json.
- * Fields the contract leaves open are optional here and read defensively.
+ * API types of the ArtStore services as the UI codes against them. Where a service's OpenAPI
+ * document declares the schema, the type is that schema, taken from the generated types in
+ * generated/admin.ts, generated/ingester.ts and generated/query.ts (`npm run gen:api` refreshes them),
+ * so a change in a service breaks the UI's type check. `Narrowed` lets the UI rely on a union where a
+ * service declares a plain string (an SE mode); the narrowed field must stay a subtype of the
+ * service's. Hand-written below: what no OpenAPI document describes (the OAuth token endpoint,
+ * problem+json, token claims, the SE maintenance job forwarded as-is, the free-form stats).
  */
+import type { components as AdminSpec } from './generated/admin';
+import type { components as IngesterSpec } from './generated/ingester';
+import type { components as QuerySpec } from './generated/query';
 
-export type Role = 'ADMIN' | 'OPERATOR' | 'USER';
-export type UserStatus = 'ACTIVE' | 'INACTIVE' | 'LOCKED' | 'DELETED';
-export type UserSource = 'LOCAL' | 'LDAP';
+type A = AdminSpec['schemas'];
+type I = IngesterSpec['schemas'];
+type Q = QuerySpec['schemas'];
+
+/** `T` with the fields of `N` narrowed; each must be a field of `T` and a subtype of it, or this fails to compile. */
+export type Narrowed<T, N extends { [K in keyof N]: K extends keyof T ? T[K] : never }> = {
+  [K in keyof T]: K extends keyof N ? N[K] : T[K];
+};
+
+/** The SE modes of API.md; the services declare `mode` as a string. */
 export type SeMode = 'edit' | 'rw' | 'ro' | 'ar';
-export type RetentionPolicy = 'temporary' | 'permanent';
-export type CopyState = 'committed' | 'pending' | 'archived' | 'corrupt';
-export type FileStatus = 'available' | 'archived' | 'corrupt';
+export type Role = A['UserOut']['role'];
+export type UserStatus = A['UserOut']['status'];
+export type UserSource = A['UserOut']['source'];
+export type RetentionPolicy = Q['FileRecord']['retention_policy'];
+export type CopyState = Q['CopyInfo']['state'];
+export type FileStatus = Q['FileRecord']['status'];
 
+/** The shape every list endpoint answers with. */
 export interface Page<T> {
   items: T[];
-  next_cursor: string | null;
+  next_cursor?: string | null;
   total?: number;
 }
 
@@ -52,224 +69,61 @@ export interface AccessClaims {
   iat?: number;
 }
 
-export interface User {
-  id: string;
-  username: string;
-  email?: string | null;
-  full_name?: string | null;
-  role: Role;
-  status: UserStatus;
-  source: UserSource;
-  ldap_dn?: string | null;
-  last_sync_at?: string | null;
-  locked_until?: string | null;
-  last_login_at?: string | null;
-  created_at?: string;
-  updated_at?: string;
-}
+export type User = A['UserOut'];
+export type UserPage = A['UserPage'];
+export type UserCreate = A['UserCreate'];
+export type UserPatch = A['UserUpdate'];
+export type LdapSyncResult = A['SyncReport'];
+export type LdapStatus = A['LdapStatus'];
 
-export interface UserCreate {
-  username: string;
-  password: string;
-  role: Role;
-  email?: string;
-  full_name?: string;
-}
+export type ServiceAccount = A['ServiceAccountOut'];
+export type ServiceAccountPage = A['ServiceAccountPage'];
+export type ServiceAccountPatch = A['ServiceAccountUpdate'];
+/** Create and rotate answer with the secret, shown once. */
+export type ServiceAccountWithSecret = A['ServiceAccountWithSecret'];
 
-export type UserPatch = Partial<Pick<User, 'role' | 'status' | 'email' | 'full_name'>>;
+export type SigningKey = A['KeyOut'];
+export type KeyList = A['KeyList'];
 
-export interface LdapSyncResult {
-  created: number;
-  updated: number;
-  deactivated: number;
-  unchanged?: number;
-  errors?: string[];
-  trigger?: string | null;
-  started_at?: string | null;
-  finished_at?: string | null;
-}
+export type Capacity = A['Capacity'];
+export type StorageElement = Narrowed<A['StorageElementOut'], { mode: SeMode }>;
+export type StorageElementList = Narrowed<A['StorageElementList'], { items: StorageElement[] }>;
+export type StorageElementPatch = A['StorageElementPatch'];
 
-export interface LdapStatus {
-  enabled: boolean;
-  urls?: string[];
-  sync_interval_seconds?: number;
-  connection: { state: 'up' | 'down' | 'disabled'; server?: string | null; error?: string | null; checked_at?: string | null };
-  last_sync?: (Omit<LdapSyncResult, 'started_at' | 'finished_at'> & { at: string; outcome: string }) | null;
-  last_successful_sync_at?: string | null;
-}
-
-export interface ServiceAccount {
-  id: string;
-  client_id: string;
-  name: string;
-  scopes: string[];
-  status: 'ACTIVE' | 'SUSPENDED' | 'DELETED';
-  fleet?: boolean;
-  secret_expires_at?: string | null;
-  secret_rotated_at?: string | null;
-  last_used_at?: string | null;
-  created_at?: string;
-  client_secret?: string;
-}
-
-export interface SigningKey {
-  kid: string;
-  created_at?: string;
-  created?: string;
-  state: 'active' | 'retiring' | 'retired';
-  algorithm?: string;
-  retired_at?: string | null;
-  verify_until?: string | null;
-}
-
-export interface Capacity {
-  total: number;
-  used: number;
-  free: number;
-  reserved?: number;
-}
-
-export interface StorageElement {
-  id: string;
-  name: string;
-  url: string;
-  mode: SeMode;
-  status: string;
-  priority: number;
-  capacity?: Capacity | null;
-  file_count?: number;
-  allowed_operations?: string[];
-  backend?: string;
-  version?: string;
-  last_seen_at?: string | null;
-  status_reason?: string | null;
-  registered_at?: string;
-  updated_at?: string;
-}
-
+/** The SE's maintenance job, forwarded by the admin module as the SE answers it. */
 export interface MaintenanceJob {
   state: 'running' | 'done' | 'failed';
   progress?: number | Record<string, unknown> | null;
   report?: unknown;
 }
 
-export interface FleetInstance {
-  kind: string;
-  instance_id: string;
-  url: string;
-  version?: string;
-  started_at?: string;
-  last_seen_at?: string;
-  /** `up` or `stale` (no heartbeat for a while). */
-  status: string;
-}
-
+/** A service instance by heartbeat; `status` is `up` or `stale` (no heartbeat for a while). */
+export type FleetInstance = A['InstanceOut'];
 /** `GET /api/v1/fleet`: service instances by heartbeat, and every registered SE. */
-export interface FleetView {
-  items: FleetInstance[];
-  storage_elements?: StorageElement[];
-}
+export type FleetView = Narrowed<A['FleetView'], { storage_elements: StorageElement[] }>;
 
-export interface AuditEvent {
-  id: string;
-  seq?: number;
-  occurred_at: string;
-  recorded_at?: string;
-  service?: string;
-  actor?: { id?: string | null; username?: string | null; kind?: string | null } | null;
-  action: string;
-  target?: string | null;
-  outcome: string;
-  client_ip?: string | null;
-  request_id?: string | null;
-  details?: Record<string, unknown>;
-}
+export type AuditEvent = A['EventOut'];
+export type AuditEventPage = A['EventPage'];
+export type AuditVerify = A['VerifyResult'];
 
-export interface AuditVerify {
-  ok: boolean;
-  checked: number;
-  first_bad: string | null;
-  first_bad_seq?: number | null;
-  reason?: string | null;
-}
+export type FileOwner = Q['Owner'];
+export type FileCopy = Narrowed<Q['CopyInfo'], { mode: SeMode }>;
+/** `GET /files/{id}`; a search item is the same record with its `score`. */
+export type FileRecord = Narrowed<Q['FileRecord'], { copies: FileCopy[] }> & { score?: number | null };
+export type SearchItem = Narrowed<Q['SearchItem'], { copies: FileCopy[] }>;
+export type FilePatch = I['FileUpdate'];
+export type FacetBucket = Q['FacetValue'];
+export type SearchResponse = Narrowed<Q['SearchPage'], { items: SearchItem[] }>;
+export type Suggestions = Q['Suggestions'];
 
-export interface FileOwner {
-  id: string;
-  username: string;
-  kind: string;
-}
-
-export interface FileCopy {
-  storage_element_id: string;
-  mode: SeMode;
-  state: CopyState;
-}
-
-export interface FileRecord {
-  file_id: string;
-  original_filename: string;
-  size: number;
-  content_type: string;
-  sha256: string;
-  owner: FileOwner;
-  description: string | null;
-  tags: string[];
-  metadata: Record<string, unknown>;
-  retention_policy: RetentionPolicy;
-  expires_at: string | null;
-  retain_until: string | null;
-  legal_hold: boolean;
-  revision: number;
-  created_at: string;
-  updated_at: string;
-  storage_element_id: string;
-  copies: FileCopy[];
-  status: FileStatus;
-  score?: number;
-}
-
-export interface FilePatch {
-  description?: string | null;
-  tags?: string[];
-  metadata?: Record<string, unknown>;
-  legal_hold?: boolean;
-}
-
-export interface FacetBucket {
-  value: string;
-  count: number;
-}
-
-export interface SearchResponse {
-  items: FileRecord[];
-  next_cursor: string | null;
-  total: number;
-  total_is_estimate?: boolean;
-  facets?: Record<string, FacetBucket[] | Record<string, number>>;
-}
-
-export interface SagaAccepted {
-  saga_id: string;
-}
-
+export type SagaAccepted = I['SagaAccepted'];
+/** The saga states of the ingester (which declares `state` as a string). */
 export type SagaState = 'pending' | 'running' | 'completed' | 'failed' | 'compensated';
-
 /** A step as the ingester records it: `{name, state: running|done|failed, at, detail?}`. */
-export type SagaStep = Record<string, unknown>;
+export type SagaStep = I['SagaView']['steps'][number];
+export type Saga = I['SagaView'];
 
-export interface Saga {
-  id: string;
-  kind: string;
-  /** One of SagaState; typed as the service declares it. */
-  state: SagaState | string;
-  steps: SagaStep[];
-  error?: string | null;
-}
-
-export interface DownloadLink {
-  url: string;
-  expires_at: string;
-}
+export type DownloadLink = Q['DownloadLink'];
 
 export interface StatsBucket {
   files: number;

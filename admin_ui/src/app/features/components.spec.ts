@@ -104,7 +104,7 @@ describe('StoragePage', () => {
     ctl.expectOne('http://a/api/v1/storage-elements').flush({ items: [
       { id: 'se1', name: 'rw-1', url: 'http://x', mode: 'rw', status: 'online', priority: 1, capacity: { total: 1024, used: 512, free: 512 } },
       { id: 'se2', name: 'ro-1', url: 'http://y', mode: 'ro', status: 'offline', priority: 2, capacity: { total: 100, used: 99, free: 1 } },
-      { id: 'se3', name: 'edit-1', url: 'http://z', mode: 'edit', status: 'online', priority: 3 },
+      { id: 'se3', name: 'edit-1', url: 'http://z', mode: 'edit', status: 'online', priority: 3, capacity: { total: 0, used: 0, free: 0 } },
     ], next_cursor: null });
     await settle(fixture);
     const cards = (fixture.nativeElement as HTMLElement).querySelectorAll('.se-card');

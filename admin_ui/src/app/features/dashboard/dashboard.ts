@@ -51,8 +51,8 @@ export class DashboardPage implements OnInit, OnDestroy {
 
   readonly onlineSes = computed(() => this.ses().filter((s) => isOnline(s.status)).length);
   readonly onlineInstances = computed(() => this.fleet().filter((f) => isOnline(f.status)).length);
-  readonly capacityTotal = computed(() => this.ses().reduce((s, se) => s + (se.capacity?.total ?? 0), 0));
-  readonly capacityUsed = computed(() => this.ses().reduce((s, se) => s + (se.capacity?.used ?? 0), 0));
+  readonly capacityTotal = computed(() => this.ses().reduce((s, se) => s + se.capacity.total, 0));
+  readonly capacityUsed = computed(() => this.ses().reduce((s, se) => s + se.capacity.used, 0));
 
   readonly uploadsChart = computed<ChartConfiguration<'bar'>['data']>(() => {
     const rows = this.stats()?.uploadsPerDay ?? [];
@@ -115,7 +115,7 @@ export class DashboardPage implements OnInit, OnDestroy {
   }
 
   capacityClass(se: StorageElement): string {
-    const p = percentUsed(se.capacity?.used, se.capacity?.total);
+    const p = percentUsed(se.capacity.used, se.capacity.total);
     return p >= 95 ? 'full' : p >= 80 ? 'high' : '';
   }
 

@@ -88,7 +88,7 @@ export class FilesPage implements OnInit {
         filter((t) => t.length >= 2),
         switchMap((prefix) => this.query.suggest(prefix).pipe(catchError(() => of({ items: [] })))),
       )
-      .subscribe((res) => this.suggestions.set(res.items.map((s) => (typeof s === 'string' ? s : (s.value ?? s.text ?? '')))));
+      .subscribe((res) => this.suggestions.set(res.items.map((s) => s.value)));
     if (this.isOperator()) {
       this.admin.storageElements().subscribe({ next: (r) => this.storageElements.set(itemsOf(r)), error: () => undefined });
     }

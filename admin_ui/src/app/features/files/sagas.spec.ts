@@ -8,7 +8,8 @@ import { SagaTracker, sagaProgress } from './sagas';
 
 describe('sagaProgress', () => {
   it('counts done steps and names the one at work', () => {
-    const saga: Saga = { id: 's', kind: 'finalize', state: 'running', steps: [
+    const saga: Saga = { id: 's', kind: 'finalize', state: 'running', file_id: 'f1', attempts: 1,
+      created_at: '2026-11-26T00:00:00Z', updated_at: '2026-11-26T00:00:01Z', steps: [
       { name: 'copy', state: 'done' }, { name: 'verify', state: 'done' }, { name: 'switch_retention', state: 'running' },
     ] };
     expect(sagaProgress(saga)).toEqual({ done: 2, current: 'switch_retention' });

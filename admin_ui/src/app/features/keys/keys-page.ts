@@ -27,9 +27,9 @@ import { PageState } from '../../shared/page-state';
         <div class="table-wrap">
           <table mat-table [dataSource]="keys()">
             <ng-container matColumnDef="kid"><th mat-header-cell *matHeaderCellDef>Key id</th><td mat-cell *matCellDef="let k" class="mono">{{ k.kid }}</td></ng-container>
-            <ng-container matColumnDef="algorithm"><th mat-header-cell *matHeaderCellDef>Algorithm</th><td mat-cell *matCellDef="let k">{{ k.algorithm ?? 'RS256' }}</td></ng-container>
+            <ng-container matColumnDef="algorithm"><th mat-header-cell *matHeaderCellDef>Algorithm</th><td mat-cell *matCellDef="let k">{{ k.algorithm }}</td></ng-container>
             <ng-container matColumnDef="created"><th mat-header-cell *matHeaderCellDef>Created</th>
-              <td mat-cell *matCellDef="let k">{{ (k.created_at ?? k.created) | date: 'yyyy-MM-dd HH:mm' }}</td></ng-container>
+              <td mat-cell *matCellDef="let k">{{ k.created_at | date: 'yyyy-MM-dd HH:mm' }}</td></ng-container>
             <ng-container matColumnDef="state"><th mat-header-cell *matHeaderCellDef>State</th>
               <td mat-cell *matCellDef="let k"><span class="badge {{ k.state }}">{{ k.state }}</span></td></ng-container>
             <ng-container matColumnDef="verify_until"><th mat-header-cell *matHeaderCellDef>Verifies until</th>

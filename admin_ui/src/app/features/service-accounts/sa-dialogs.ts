@@ -8,7 +8,7 @@ import { MatFormFieldModule } from '@angular/material/form-field';
 import { MatIconModule } from '@angular/material/icon';
 import { MatInputModule } from '@angular/material/input';
 
-import { ServiceAccount } from '../../api/types';
+import { ServiceAccount, ServiceAccountWithSecret } from '../../api/types';
 
 /** The scopes of ARCHITECTURE.md §4 that a service account may hold. */
 export const SCOPES = [
@@ -75,11 +75,11 @@ export class ServiceAccountDialog {
   `,
 })
 export class SecretDialog {
-  readonly data = inject<ServiceAccount>(MAT_DIALOG_DATA);
+  readonly data = inject<ServiceAccountWithSecret>(MAT_DIALOG_DATA);
   private readonly clipboard = inject(Clipboard);
   readonly copied = signal(false);
 
   copy(): void {
-    this.copied.set(this.clipboard.copy(this.data.client_secret ?? ''));
+    this.copied.set(this.clipboard.copy(this.data.client_secret));
   }
 }

@@ -9,7 +9,7 @@ import { Observable, firstValueFrom } from 'rxjs';
 
 import { AdminApi, itemsOf } from '../../api/admin.api';
 import { UiError, toUiError } from '../../api/problem';
-import { ServiceAccount } from '../../api/types';
+import { ServiceAccount, ServiceAccountWithSecret } from '../../api/types';
 import { confirmAction } from '../../shared/confirm-dialog';
 import { Notify } from '../../shared/notify.service';
 import { PageState } from '../../shared/page-state';
@@ -111,7 +111,7 @@ export class ServiceAccountsPage implements OnInit {
     if (ok) await this.apply(this.api.deleteServiceAccount(a.id), `${a.name} deleted.`);
   }
 
-  private async showSecret(call: Observable<ServiceAccount>, known?: ServiceAccount): Promise<void> {
+  private async showSecret(call: Observable<ServiceAccountWithSecret>, known?: ServiceAccount): Promise<void> {
     try {
       const res = await firstValueFrom(call);
       this.dialog.open(SecretDialog, { data: { ...known, ...res }, width: '560px', disableClose: true });

@@ -116,7 +116,7 @@ export class StoragePage implements OnInit {
   }
 
   capacityClass(se: StorageElement): string {
-    const p = percentUsed(se.capacity?.used, se.capacity?.total);
+    const p = percentUsed(se.capacity.used, se.capacity.total);
     return p >= 95 ? 'full' : p >= 80 ? 'high' : '';
   }
 }
