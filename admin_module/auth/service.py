@@ -74,6 +74,10 @@ def _granted(requested: str | None, allowed: frozenset[str]) -> frozenset[str]:
     return wanted
 
 
+def _live_lock(user: dict[str, Any], now: datetime) -> bool:
+    return bool(user["status"] == "LOCKED" and (user["locked_until"] is None or user["locked_until"] > now))
+
+
 def _locked_message(until: datetime | None) -> str:
     return "account is locked" + (f" until {until.astimezone(UTC).isoformat()}" if until else "")
 
@@ -86,6 +90,12 @@ async def authenticate_password(
     Every path does exactly one bcrypt check for LOCAL and unknown users, so an unknown
     username costs the same as a wrong password."""
     user = await users.by_username(session, username, for_update=True)
+    now = datetime.now(UTC)
+    if user is not None and _live_lock(user, now):
+        # Refused before any password check, so a locked directory account costs no directory
+        # bind (guesses never reach the directory); one bcrypt check, like every other refusal.
+        await env.hasher.verify(password, None)
+        return LoginResult(user, InvalidGrant(_locked_message(user["locked_until"])), "locked")
     directory_user = user is not None and user["source"] == "LDAP"
     if directory_user or (user is None and env.directory is not None):
         if env.directory is None:
@@ -103,13 +113,6 @@ async def authenticate_password(
             await env.hasher.verify(password, None)
     else:
         ok = await env.hasher.verify(password, None if user is None else user["password_hash"])
-    now = datetime.now(UTC)
-    if (
-        user is not None
-        and user["status"] == "LOCKED"
-        and (user["locked_until"] is None or user["locked_until"] > now)
-    ):
-        return LoginResult(user, InvalidGrant(_locked_message(user["locked_until"])), "locked")
     if not ok or user is None:
         return LoginResult(user, InvalidGrant(BAD_CREDENTIALS), "bad_credentials")
     if user["status"] not in ("ACTIVE", "LOCKED"):

@@ -92,6 +92,20 @@ async def test_lockout_applies_to_directory_users(ldap_admin: Admin) -> None:
     assert "locked" in locked.json()["error_description"]
 
 
+async def test_a_locked_directory_account_is_refused_without_asking_the_directory(
+    ldap_admin: Admin, slapd: servers.Managed
+) -> None:
+    assert (await ldap_admin.login("sidorov", "test123")).status_code == 200  # his row exists now
+    for _ in range(ldap_admin.settings.lockout_threshold):
+        assert (await ldap_admin.login("sidorov", "wrong")).status_code == 400
+    slapd.stop()  # any bind now would answer 503 temporarily_unavailable
+    locked = await ldap_admin.login("sidorov", "test123")
+    assert locked.status_code == 400, locked.text
+    assert locked.json()["error"] == "invalid_grant"
+    assert "locked until" in locked.json()["error_description"]
+    assert (await ldap_admin.login("petrov", "test123")).status_code == 503  # not locked: asks
+
+
 async def test_directory_logins_are_audited(ldap_admin: Admin) -> None:
     assert (await ldap_admin.login("ivanov", "test123")).status_code == 200
     assert (await ldap_admin.login("ivanov", "wrong")).status_code == 400
