@@ -33,7 +33,12 @@ class Settings(ServiceSettings):
     feed_poll_interval_seconds: float = Field(
         5.0, description="each SE's change feed is polled this often when no Redis notification wakes it"
     )
-    feed_page_size: int = Field(500, description="changes fetched per feed page (one transaction each)")
+    feed_page_size: int = Field(
+        500,
+        ge=1,
+        le=1000,  # the SE answers a larger ``limit`` with 422
+        description="changes fetched per feed page (one transaction each)",
+    )
     feed_discovery_interval_seconds: float = Field(
         5.0, description="how often discovery is re-read to start feed runners for new SEs"
     )
