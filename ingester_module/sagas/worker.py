@@ -49,6 +49,12 @@ class LeaseLost(Exception):
     pass
 
 
+def _step_attempts(saga: dict[str, Any], name: str) -> int:
+    """Failed tries of step ``name`` since it last started afresh (kept in its step entry)."""
+    entry: dict[str, Any] = next((s for s in saga["steps"] if s["name"] == name), {})
+    return int(entry.get("attempts", 0))
+
+
 class SagaWorker:
     def __init__(
         self,
@@ -165,8 +171,12 @@ class SagaWorker:
         return ctx
 
     async def _mark(self, saga: dict[str, Any], ctx: StepContext, name: str, state: str) -> None:
+        entry: dict[str, Any] = {"name": name, "state": state, "at": repo.now().isoformat()}
+        tried = _step_attempts(saga, name)
+        if state == "running" and tried:
+            entry["attempts"] = tried  # failed tries of this step so far; success resets them
         steps = [s for s in saga["steps"] if s["name"] != name]
-        steps.append({"name": name, "state": state, "at": repo.now().isoformat()})
+        steps.append(entry)
         saga["steps"] = steps
         await self._save(saga, steps=steps, data=ctx.data)
 
@@ -196,11 +206,19 @@ class SagaWorker:
         return float(delay * (0.5 + random.random() / 2))  # noqa: S311 (jitter, not crypto)
 
     async def _failed(self, saga: dict[str, Any], ctx: StepContext, name: str, exc: Exception) -> None:
-        attempts = int(saga["attempts"]) + 1
+        attempts = _step_attempts(saga, name) + 1  # saga_max_attempts is per step
         error = f"{name}: {exc}"[:1000]
         log.warning("saga_step_failed", extra={"saga_id": str(saga["id"]), "step": name, "error": error})
         steps = [s for s in saga["steps"] if s["name"] != name]
-        steps.append({"name": name, "state": "failed", "at": repo.now().isoformat(), "detail": error})
+        steps.append(
+            {
+                "name": name,
+                "state": "failed",
+                "at": repo.now().isoformat(),
+                "detail": error,
+                "attempts": attempts,
+            }
+        )
         saga["steps"] = steps
         done = {s["name"] for s in steps if s["state"] == "done"}
         retry = is_transient(exc) and attempts < self.max_attempts
@@ -211,7 +229,7 @@ class SagaWorker:
                 saga,
                 steps=steps,
                 data=ctx.data,
-                attempts=attempts,
+                attempts=int(saga["attempts"]) + 1,
                 last_error=error,
                 next_attempt_at=repo.now() + timedelta(seconds=self._backoff(attempts)),
                 lease_owner=None,

@@ -1,4 +1,4 @@
-"""Saga workers under stress: a lease lost mid-step, renewals failing."""
+"""Saga workers under stress: a lease lost mid-step, renewals failing, attempts per step."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ from typing import Any
 import asyncpg
 import httpx
 
+from shared.discovery import StorageElementInfo
 from tests.ingester_module.conftest import Fleet, bearer, copies_on, plain
 from tests.ingester_module.test_sagas import _upload, _wait_saga
+from tests.support.servers import free_port
 from tests.support.tokens import TestKeys
 
 MIB = 1024 * 1024
@@ -111,3 +113,41 @@ async def test_a_lease_that_cannot_be_renewed_stops_the_saga_before_it_runs_out(
         assert moved is not None and moved["size"] == 8 * MIB and moved["retention_policy"] == "permanent"
     finally:
         await db.close()
+
+
+async def test_saga_max_attempts_counts_each_step_not_the_whole_saga(
+    fleet: Fleet, ingester: Any, keys: TestKeys
+) -> None:
+    edit, rw = fleet.se("edit-1"), fleet.se("rw-1")
+    live = [StorageElementInfo.from_dict(se.info()) for se in (edit, rw)]
+    down = [live[0], StorageElementInfo.from_dict({**rw.info(), "url": f"http://127.0.0.1:{free_port()}"})]
+    token = keys.user()
+    # No background worker: this test runs the one below by hand, one attempt per call.
+    async with ingester(saga_workers=0, saga_max_attempts=3, saga_backoff_base_seconds=0) as (app, client):
+        worker, discovery = app.state.saga_worker, app.state.discovery
+        saga_id = await _finalize(client, token, await _upload(client, token, b"tried and tried"))
+        discovery.replace(down)
+        assert await worker.run_once() and await worker.run_once()  # copy fails twice (of 3)
+        saga = await _saga(client, token, saga_id)
+        assert [(s["name"], s["state"], s["attempts"]) for s in saga["steps"]] == [("copy", "failed", 2)]
+
+        async def target_down_after_copy(_: dict[str, Any], step: str) -> None:
+            if step == "copy":
+                discovery.replace(down)
+
+        discovery.replace(live)
+        worker.after_step = target_down_after_copy
+        assert await worker.run_once() and await worker.run_once()  # copy done; verify fails twice
+        saga = await _saga(client, token, saga_id)
+        assert saga["state"] == "running" and saga["attempts"] == 4, saga  # 4 failures, 2 per step
+        steps = {s["name"]: (s["state"], s.get("attempts")) for s in saga["steps"]}
+        assert steps == {"copy": ("done", None), "verify": ("failed", 2)}
+
+        discovery.replace(live)
+        worker.after_step = None
+        assert await worker.run_once()
+        saga = await _saga(client, token, saga_id)
+    assert saga["state"] == "completed", saga
+    assert [s["name"] for s in saga["steps"]] == ["copy", "verify", "commit", "remove_source"]
+    assert await copies_on(keys, rw, saga["file_id"]) is not None
+    assert await copies_on(keys, edit, saga["file_id"]) is None

@@ -74,8 +74,11 @@ async def test_finalize_makes_one_permanent_copy_and_removes_the_temporary_one(
         again = await client.post(f"/api/v1/files/{file_id}/finalize", headers=bearer(token))
         assert again.status_code == 409  # not temporary any more
         await app.state.outbox.deliver_once()
-    finalized = [e for e in fake_admin.audit_events if e["action"] == "file.finalize"]
-    assert len(finalized) == 1 and finalized[0]["outcome"] == "success" and finalized[0]["target"] == file_id
+    # The fake admin serves the whole session: look at this file's events only.
+    finalized = [
+        e for e in fake_admin.audit_events if e["action"] == "file.finalize" and e["target"] == file_id
+    ]
+    assert len(finalized) == 1 and finalized[0]["outcome"] == "success"
 
 
 async def test_finalize_survives_sigkill_of_the_ingester_mid_copy(
