@@ -12,6 +12,7 @@ import itertools
 import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -494,15 +495,19 @@ async def test_stats_break_files_and_bytes_down_by_mode_and_retention_policy(
     token = keys.user("OPERATOR", "olga")
     temporary, permanent, on_rw2 = [1_000, 2_500], [30_000, 45_000], 7_000
     async with stack(fleet, query, postgres_server, feed_poll_interval_seconds=1.0) as (q, ingester):
+        uploaded: list[str] = []  # oldest first
         for i, size in enumerate(temporary):
             rec = await upload(ingester, token, os.urandom(size), filename=f"draft-{i}.bin")
             assert rec["storage_element_id"] == "edit-1"
+            uploaded.append(rec["file_id"])
         for i, size in enumerate(permanent):
             rec = await upload(
                 ingester, token, os.urandom(size), filename=f"deed-{i}.bin", retention_policy="permanent"
             )
             assert rec["storage_element_id"] == "rw-1"
+            uploaded.append(rec["file_id"])
         await _put_copy(fleet, rw2, "3c1f7a9e-2b4d-4e6f-8a0b-1c2d3e4f5a6b", os.urandom(on_rw2))
+        uploaded.append("3c1f7a9e-2b4d-4e6f-8a0b-1c2d3e4f5a6b")
 
         async def stats(ready: Callable[[dict[str, Any]], bool]) -> dict[str, Any] | None:
             response = await q.client.get("/api/v1/stats", headers=bearer(token))
@@ -512,6 +517,19 @@ async def test_stats_break_files_and_bytes_down_by_mode_and_retention_policy(
 
         body = await eventually(lambda: stats(lambda b: b["totals"]["files"] == 5), timeout=20)
         assert body["totals"] == {"files": 5, "bytes": sum(temporary) + sum(permanent) + on_rw2}
+        assert body["storage_elements"] == [
+            {"storage_element_id": "edit-1", "mode": "edit", "files": 2, "bytes": sum(temporary)},
+            {"storage_element_id": "rw-1", "mode": "rw", "files": 2, "bytes": sum(permanent)},
+            {"storage_element_id": "rw-2", "mode": "rw", "files": 1, "bytes": on_rw2},
+        ]
+        assert [r["file_id"] for r in body["latest_uploads"]] == uploaded[::-1]
+        today = body["uploads_per_day"][-1]
+        assert len(body["uploads_per_day"]) == 30 and today == {
+            "date": datetime.now(UTC).date().isoformat(),
+            "files": 5,
+            "bytes": body["totals"]["bytes"],
+        }
+        assert all(d["files"] == 0 for d in body["uploads_per_day"][:-1])
         assert body["modes"] == [
             {"mode": "edit", "files": 2, "bytes": sum(temporary)},
             {"mode": "rw", "files": 3, "bytes": sum(permanent) + on_rw2},
@@ -527,6 +545,12 @@ async def test_stats_break_files_and_bytes_down_by_mode_and_retention_policy(
         body = await eventually(
             lambda: stats(lambda b: any(m["mode"] == "ro" for m in b["modes"])), timeout=20
         )
+        assert body["storage_elements"][2] == {
+            "storage_element_id": "rw-2",
+            "mode": "ro",
+            "files": 1,
+            "bytes": on_rw2,
+        }
         assert body["modes"] == [
             {"mode": "edit", "files": 2, "bytes": sum(temporary)},
             {"mode": "ro", "files": 1, "bytes": on_rw2},
