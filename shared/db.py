@@ -7,6 +7,7 @@ handler returns and rolls back when it raises (STYLE.md habit 4). Background job
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy import make_url, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 
@@ -54,11 +56,17 @@ async def ensure_database(url: str) -> None:
     if not name:
         raise ValueError("database URL names no database")
     admin = create_async_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    exists = text("SELECT 1 FROM pg_database WHERE datname = :n")
     try:
         async with admin.connect() as conn:
-            exists = await conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
-            if not exists:
+            if await conn.scalar(exists, {"n": name}):
+                return
+            try:
                 await conn.execute(text(f'CREATE DATABASE "{name}"'))
+            except DBAPIError:
+                # Another replica starting at the same time created it first: that is fine.
+                if not await conn.scalar(exists, {"n": name}):
+                    raise
     finally:
         await admin.dispose()
 
@@ -72,20 +80,31 @@ def _alembic_config(url: str, script_location: Path) -> object:
     return config
 
 
+# Alembic's ``context`` is a process-wide proxy: two migrations in one process (several apps
+# in one test, say) must not run in parallel threads. Across processes the advisory lock of
+# shared.alembic_env serialises them.
+_alembic_in_process = threading.Lock()
+
+
 def _upgrade_sync(url: str, script_location: Path, revision: str) -> None:
     from alembic import command
 
-    command.upgrade(_alembic_config(url, script_location), revision)  # type: ignore[arg-type]
+    with _alembic_in_process:
+        command.upgrade(_alembic_config(url, script_location), revision)  # type: ignore[arg-type]
 
 
 def _downgrade_sync(url: str, script_location: Path, revision: str) -> None:
     from alembic import command
 
-    command.downgrade(_alembic_config(url, script_location), revision)  # type: ignore[arg-type]
+    with _alembic_in_process:
+        command.downgrade(_alembic_config(url, script_location), revision)  # type: ignore[arg-type]
 
 
 async def migrate(url: str, script_location: Path, revision: str = "head") -> None:
-    """Run Alembic in a worker thread; each service's env.py drives its async engine."""
+    """Run Alembic in a worker thread; each service's env.py drives its async engine.
+
+    Replicas starting together are serialised by an advisory lock (``shared.alembic_env``):
+    the first applies the chain, the others then find it applied."""
     import anyio
 
     await anyio.to_thread.run_sync(_upgrade_sync, url, script_location, revision)
