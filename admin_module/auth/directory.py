@@ -2,7 +2,8 @@
 
 The password grant authenticates through one function, ``auth.service.authenticate_password``.
 Users whose ``source`` is ``LDAP`` (and, when a directory is configured, usernames unknown
-locally) are delegated to ``app.state.directory_authenticator``: an object implementing
+locally, and LOCAL users with ``precedence=ldap``) are delegated to
+``app.state.directory_authenticator``: an object implementing
 :class:`DirectoryAuthenticator`, installed by the LDAP integration, ``None`` by default (then
 directory users cannot log in).
 """
@@ -23,11 +24,18 @@ class DirectoryRefused(Exception):
     group): the token endpoint answers invalid_grant with this message as the description."""
 
 
+class UnknownToDirectory(Exception):
+    """For a LOCAL ``user`` (``precedence=ldap``): the directory does not claim this name (no such
+    person, dismissed, no mapped group), so the local password decides."""
+
+
 class DirectoryAuthenticator(Protocol):
     async def authenticate(
         self, session: AsyncSession, *, username: str, password: str, user: dict[str, Any] | None
     ) -> dict[str, Any] | None:
-        """Bind as ``username``. ``user`` is the local row (source LDAP) or None when the username
+        """Bind as ``username``. ``user`` is the local row (source LDAP, or LOCAL with
+        ``precedence=ldap``: then a successful bind takes the account over, and
+        :class:`UnknownToDirectory` leaves it to its local password) or None when the username
         is unknown locally. Return the user row to log in (created or refreshed in ``session`` as
         needed), or None for bad credentials. Raise :class:`DirectoryUnavailable` when the
         directory cannot answer, :class:`DirectoryRefused` when the account may not log in."""

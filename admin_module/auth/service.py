@@ -18,7 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from admin_module.audit import service as audit
 from admin_module.audit.schemas import Actor
 from admin_module.auth import repository, tokens
-from admin_module.auth.directory import DirectoryAuthenticator, DirectoryRefused, DirectoryUnavailable
+from admin_module.auth.directory import (
+    DirectoryAuthenticator,
+    DirectoryRefused,
+    DirectoryUnavailable,
+    UnknownToDirectory,
+)
 from admin_module.auth.errors import (
     InvalidClient,
     InvalidGrant,
@@ -85,7 +90,8 @@ def _locked_message(until: datetime | None) -> str:
 async def authenticate_password(
     session: AsyncSession, *, env: AuthEnv, username: str, password: str
 ) -> LoginResult:
-    """The one place a username and password are checked (LOCAL here, LDAP by delegation).
+    """The one place a username and password are checked (LOCAL here, LDAP by delegation;
+    with ``precedence=ldap`` a LOCAL account the directory also knows is the directory's).
 
     Every path does exactly one bcrypt check for LOCAL and unknown users, so an unknown
     username costs the same as a wrong password."""
@@ -96,23 +102,48 @@ async def authenticate_password(
         # bind (guesses never reach the directory); one bcrypt check, like every other refusal.
         await env.hasher.verify(password, None)
         return LoginResult(user, InvalidGrant(_locked_message(user["locked_until"])), "locked")
-    directory_user = user is not None and user["source"] == "LDAP"
-    if directory_user or (user is None and env.directory is not None):
-        if env.directory is None:
-            await env.hasher.verify(password, None)
-            return LoginResult(user, InvalidGrant(BAD_CREDENTIALS), "no_directory")
-        try:
-            found = await env.directory.authenticate(session, username=username, password=password, user=user)
-        except DirectoryUnavailable:
-            return LoginResult(user, TemporarilyUnavailable("the directory is unreachable"), "directory_down")
-        except DirectoryRefused as exc:
-            return LoginResult(user, InvalidGrant(str(exc)), "directory_refused")
-        # A wrong password returns None: keep the known row so the failure counts toward lockout.
-        ok, user = found is not None, found or user
-        if not ok:  # as much bcrypt work as a LOCAL wrong password: no enumeration by timing
-            await env.hasher.verify(password, None)
-    else:
-        ok = await env.hasher.verify(password, None if user is None else user["password_hash"])
+    if _asks_directory(env, user):
+        verdict = await _directory_verdict(session, env, user, username=username, password=password)
+        if verdict is not None:
+            return verdict
+    ok = await env.hasher.verify(password, None if user is None else user["password_hash"])
+    return _outcome(user, ok)
+
+
+def _asks_directory(env: AuthEnv, user: dict[str, Any] | None) -> bool:
+    """LDAP users; with a directory also unknown names and, with ``precedence=ldap``, LOCAL ones."""
+    if user is not None and user["source"] == "LDAP":
+        return True
+    return env.directory is not None and (user is None or env.settings.ldap.precedence == "ldap")
+
+
+async def _directory_verdict(
+    session: AsyncSession, env: AuthEnv, user: dict[str, Any] | None, *, username: str, password: str
+) -> LoginResult | None:
+    """The directory's answer, or None when the local password decides: a LOCAL account the
+    directory does not claim, and every LOCAL account while the directory is down (so the
+    bootstrap admin can always log in)."""
+    local = user is not None and user["source"] == "LOCAL"
+    if env.directory is None:
+        await env.hasher.verify(password, None)
+        return LoginResult(user, InvalidGrant(BAD_CREDENTIALS), "no_directory")
+    try:
+        found = await env.directory.authenticate(session, username=username, password=password, user=user)
+    except UnknownToDirectory:
+        return None
+    except DirectoryUnavailable:
+        if local:
+            return None
+        return LoginResult(user, TemporarilyUnavailable("the directory is unreachable"), "directory_down")
+    except DirectoryRefused as exc:
+        return LoginResult(user, InvalidGrant(str(exc)), "directory_refused")
+    if found is None:  # as much bcrypt work as a LOCAL wrong password: no enumeration by timing
+        await env.hasher.verify(password, None)
+    # A wrong password returns None: keep the known row so the failure counts toward lockout.
+    return _outcome(found or user, found is not None)
+
+
+def _outcome(user: dict[str, Any] | None, ok: bool) -> LoginResult:
     if not ok or user is None:
         return LoginResult(user, InvalidGrant(BAD_CREDENTIALS), "bad_credentials")
     if user["status"] not in ("ACTIVE", "LOCKED"):

@@ -9,8 +9,9 @@ applies lockout, rate limits and audit exactly as for LOCAL users.
 Sync: :func:`apply_snapshot` makes the users table agree with the directory: people under
 the users base are created or updated; LDAP users who moved under the dismissed base, lost
 every mapped group or are gone are set ``INACTIVE`` and their refresh tokens revoked. A
-LOCAL user keeps its username unless ``precedence`` is ``ldap``, in which case the sync
-turns it into the directory's user (its local password stops working).
+LOCAL user keeps its username unless ``precedence`` is ``ldap``, in which case the sync, or
+the person's first directory login, turns it into the directory's user (its local password
+stops working).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from admin_module.audit import service as audit
 from admin_module.audit.schemas import Actor
 from admin_module.auth import repository as tokens_repo
-from admin_module.auth.directory import DirectoryRefused
+from admin_module.auth.directory import DirectoryRefused, UnknownToDirectory
 from admin_module.auth.directory import DirectoryUnavailable as SeamUnavailable
 from admin_module.deps import RequestContext
 from admin_module.ldap import repository
@@ -66,6 +67,9 @@ class LdapAuthenticator:
     async def authenticate(
         self, session: AsyncSession, *, username: str, password: str, user: dict[str, Any] | None
     ) -> dict[str, Any] | None:
+        local = user is not None and user["source"] == "LOCAL"
+        if local:
+            await self._claim(username)
         try:
             person = await self.directory.authenticate(username, password)
         except DirectoryUnavailable as exc:
@@ -73,6 +77,7 @@ class LdapAuthenticator:
         except AccountDismissed as exc:
             if (
                 user is not None
+                and not local
                 and user["status"] in ("ACTIVE", "LOCKED")
                 and not await removes_last_admin(session, user, role=user["role"], status="INACTIVE")
             ):
@@ -85,7 +90,19 @@ class LdapAuthenticator:
             raise DirectoryRefused(NO_ROLE)
         if user is not None and await removes_last_admin(session, user, role=role, status=user["status"]):
             raise DirectoryRefused(LAST_ADMIN)
+        if user is not None and local:
+            user = await take_over(session, user)
         return await upsert_person(session, person, role, existing=user, actor=None)
+
+    async def _claim(self, username: str) -> None:
+        """A LOCAL account (``precedence=ldap``) is the directory's only for a person of its own
+        with a role; else its local password decides, as the sync leaves it alone too."""
+        try:
+            person = await self.directory.find_user(username)
+        except DirectoryUnavailable as exc:
+            raise SeamUnavailable(exc.detail) from exc
+        if person is None or person.dismissed or role_for(person.groups, self.settings.group_roles) is None:
+            raise UnknownToDirectory(f"the directory does not claim {username}")
 
 
 # ---------------------------------------------------------------- user rows

@@ -9,8 +9,8 @@ import jwt
 import pytest
 
 from admin_module.users import passwords
-from tests.admin_module.conftest import ADMIN_PASSWORD, Admin
-from tests.admin_module.ldap.conftest import USERS, DirectoryAdmin
+from tests.admin_module.conftest import ADMIN_PASSWORD, Admin, admin_settings, running_admin
+from tests.admin_module.ldap.conftest import USERS, DirectoryAdmin, ldap_settings
 from tests.support import servers
 from tests.support.smtp import Mailbox
 
@@ -81,6 +81,28 @@ async def test_a_local_username_is_not_taken_over_by_the_directory(ldap_admin: A
     users = await ldap_admin.client.get("/api/v1/users?q=petrov", headers=await ldap_admin.headers())
     [petrov] = users.json()["items"]
     assert petrov["source"] == "LOCAL"
+
+
+async def test_with_ldap_precedence_the_directory_takes_a_local_username_over_at_login(
+    database_url: str, redis_url: str, slapd: servers.Managed
+) -> None:
+    directory = ldap_settings(slapd.url, precedence="ldap", connect_timeout=1, operation_timeout=2)
+    async with running_admin(admin_settings(database_url, redis_url, ldap=directory)) as admin:
+        await admin.create_user("petrov", "Local-petrov-pass-1", role="USER")
+        token = claims(await admin.login("petrov", "test123"))
+        assert token["role"] == "OPERATOR"
+        users = await admin.client.get("/api/v1/users?q=petrov", headers=await admin.headers())
+        [petrov] = users.json()["items"]
+        assert (petrov["source"], petrov["ldap_dn"]) == ("LDAP", f"uid=petrov,{USERS}")
+        assert (await admin.login("petrov", "Local-petrov-pass-1")).status_code == 400
+
+        # A LOCAL account the directory does not know keeps its password, also with the directory down.
+        await admin.create_user("dave", "Local-dave-pass-1")
+        assert claims(await admin.login("dave", "Local-dave-pass-1"))["role"] == "USER"
+        assert (await admin.login("dave", "wrong-password-1")).status_code == 400
+        slapd.stop()
+        assert claims(await admin.login("admin", ADMIN_PASSWORD))["role"] == "ADMIN"
+        assert (await admin.login("petrov", "test123")).status_code == 503
 
 
 async def test_lockout_applies_to_directory_users(ldap_admin: Admin) -> None:
