@@ -14,12 +14,12 @@ import anyio.to_thread
 
 from shared.auth import Principal
 from shared.errors import Conflict, InvalidInput
-from shared.outbox import audit_event
 from storage_element.errors import Archived, FileNotFound, LegalHold, ModeForbids, RetentionActive
 from storage_element.index.repository import mark_verified
 from storage_element.mode.rules import ALLOWED
 from storage_element.storage import codec
 from storage_element.storage.crash import crash_point
+from storage_element.storage.events import intent_event
 from storage_element.storage.layout import quarantine_key, sidecar_key
 from storage_element.storage.sidecar import Quarantine, Retention, Sidecar, check_limits, utcnow
 from storage_element.storage.store import Store
@@ -91,9 +91,10 @@ async def update(store: Store, file_id: str, changes: dict[str, Any], *, actor: 
         if "update" not in ALLOWED[store.mode.current]:
             raise ModeForbids(f"mode {store.mode.current} does not accept metadata updates")
         new = apply_changes(old, changes, mode=store.mode.current)
-        rec = await store.wal.intent(
-            "update", file_id, {"sidecar": sidecar_key(old.path)}, revision=new.revision
-        )
+        details = {"se_id": store.se_id, "revision": new.revision, "fields": sorted(changes)}
+        event = intent_event("file.update", file_id, actor=actor, details=details)
+        keys = {"sidecar": sidecar_key(old.path)}
+        rec = await store.wal.intent("update", file_id, keys, revision=new.revision, audit=event)
         crash_point("update_after_wal_intent")
         try:
             await store.backend.put_small(sidecar_key(old.path), new.dump())  # the commit point
@@ -104,13 +105,6 @@ async def update(store: Store, file_id: str, changes: dict[str, Any], *, actor: 
         crash_point("update_after_sidecar")
         await store.wal.committed(rec)
         crash_point("update_after_wal_commit")
-        event = audit_event(
-            service="storage_element",
-            action="file.update",
-            target=file_id,
-            actor=actor,
-            details={"se_id": store.se_id, "revision": new.revision, "fields": sorted(changes)},
-        )
         await store.index_change("upsert", file_id, new, audit=event)
         crash_point("update_after_index")
         await store.wal.done(rec)
@@ -164,7 +158,11 @@ async def delete(
             "sidecar": sidecar_key(sidecar.path),
             "quarantine": quarantine_key(sidecar.path),
         }
-        rec = await store.wal.intent("delete", file_id, keys)
+        details = {"se_id": store.se_id, "sha256": sidecar.sha256, "size": sidecar.size, "reason": reason}
+        if reason == "relocated":
+            details.update(target=target, target_sha256=sha256)
+        event = intent_event(action, file_id, actor=actor, details=details)
+        rec = await store.wal.intent("delete", file_id, keys, audit=event)
         crash_point("delete_after_wal_intent")
         await store.backend.delete(keys["sidecar"])  # the commit point: the file is gone
         crash_point("delete_after_sidecar")
@@ -173,12 +171,6 @@ async def delete(
         crash_point("delete_after_data")
         await store.wal.committed(rec)
         crash_point("delete_after_wal_commit")
-        details = {"se_id": store.se_id, "sha256": sidecar.sha256, "size": sidecar.size, "reason": reason}
-        if reason == "relocated":
-            details.update(target=target, target_sha256=sha256)
-        event = audit_event(
-            service="storage_element", action=action, target=file_id, actor=actor, details=details
-        )
         await store.index_change("delete", file_id, None, audit=event)
         crash_point("delete_after_index")
         await store.wal.done(rec)
@@ -218,7 +210,10 @@ async def quarantine(
 ) -> Sidecar:
     """Move a corrupt copy's bytes aside and mark its sidecar ``corrupt`` (feed: upsert)."""
     qkey = quarantine_key(sidecar.path)
-    rec = await store.wal.intent("quarantine", sidecar.file_id, {"data": sidecar.path, "quarantine": qkey})
+    details = {"se_id": store.se_id, "expected_sha256": sidecar.sha256, "observed_sha256": observed}
+    event = intent_event("file.quarantine", sidecar.file_id, actor=actor, outcome="failure", details=details)
+    keys = {"data": sidecar.path, "quarantine": qkey}
+    rec = await store.wal.intent("quarantine", sidecar.file_id, keys, audit=event)
     if observed is not None:
         await store.backend.rename(sidecar.path, qkey)
     data = sidecar.doc()
@@ -231,14 +226,6 @@ async def quarantine(
     new = Sidecar.load(data)
     await store.backend.put_small(sidecar_key(sidecar.path), new.dump())
     await store.wal.committed(rec)
-    event = audit_event(
-        service="storage_element",
-        action="file.quarantine",
-        target=sidecar.file_id,
-        actor=actor,
-        outcome="failure",
-        details={"se_id": store.se_id, "expected_sha256": sidecar.sha256, "observed_sha256": observed},
-    )
     await store.index_change("upsert", sidecar.file_id, new, audit=event)
     await store.wal.done(rec)
     return new

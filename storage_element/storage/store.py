@@ -27,7 +27,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.db import unit_of_work
 from shared.discovery import SE_CHANGES_CHANNEL
-from shared.outbox import record
 from storage_element.index import repository as repo
 from storage_element.mode.store import ModeStore
 from storage_element.settings import Settings
@@ -144,7 +143,7 @@ class Store:
                     seq = await repo.append_change(session, gen.generation, "delete", file_id=change.file_id)
                 seqs.append(seq)
                 if change.audit is not None:
-                    await record(session, change.audit)
+                    await repo.record_event_once(session, change.audit)
         return seqs, gen.feed_epoch
 
     async def notify(self, seq: int, op: str, feed_epoch: str) -> None:

@@ -1,7 +1,8 @@
 """The write protocol of an upload (ARCHITECTURE.md section 3), in this order:
 
 1. reserve capacity (507 before a byte of the body is read);
-2. WAL intent with the temp, data and sidecar keys, fsynced: recovery knows what to undo;
+2. WAL intent with the temp, data and sidecar keys and the audit event, fsynced: recovery
+   knows what to undo, or what to audit when it finishes the upload (storage/events.py);
 3. stream the body to a temp file, sha256 on the way, check length and checksum, fsync
    (with compression on, the bytes are compressed on their way to the temp file; the sha256
    and size are those of the original bytes: storage/codec.py);
@@ -46,12 +47,12 @@ import anyio
 import anyio.to_thread
 
 from shared.auth import Principal
-from shared.outbox import audit_event
 from storage_element.errors import ChecksumMismatch, FileExists, LengthMismatch, ModeForbids, TooLarge
 from storage_element.mode.rules import ALLOWED
 from storage_element.storage import codec
 from storage_element.storage.backends.base import CHUNK, DataWriter
 from storage_element.storage.crash import crash_point
+from storage_element.storage.events import finished_event, intent_event
 from storage_element.storage.layout import data_key, sidecar_key, storage_name
 from storage_element.storage.sidecar import Sidecar, utcnow
 from storage_element.storage.store import Store
@@ -149,7 +150,7 @@ async def _finish_unindexed(store: Store, file_id: str) -> None:
     if pending is None:
         return
     rec, sidecar = pending
-    await store.index_change("upsert", file_id, sidecar)
+    await store.index_change("upsert", file_id, sidecar, audit=finished_event(rec, sidecar))
     store.unindexed.pop(file_id, None)
     await store.wal.done(rec)
 
@@ -168,7 +169,8 @@ async def _write(store: Store, fields: dict[str, Any], body: Body, actor: Princi
     key = data_key(now, name)
     directory = key.rsplit("/", 1)[0]
     keys = {"data": key, "temp": f"{directory}/.{name}.tmp-{uuid.uuid4().hex}", "sidecar": sidecar_key(key)}
-    rec = await store.wal.intent("put", file_id, keys)  # 2: fsynced before any byte
+    event = intent_event("file.upload", file_id, actor=actor, details={"se_id": store.se_id})
+    rec = await store.wal.intent("put", file_id, keys, audit=event)  # 2: fsynced before any byte
     crash_point("put_after_wal_intent")
     writer = await store.backend.open_writer(key, keys["temp"])
     settings = store.settings
@@ -215,15 +217,8 @@ async def _write(store: Store, fields: dict[str, Any], body: Body, actor: Princi
     crash_point("put_after_sidecar")
     await store.wal.committed(rec)  # 6
     crash_point("put_after_wal_commit")
-    event = audit_event(
-        service="storage_element",
-        action="file.upload",
-        target=file_id,
-        actor=actor,
-        details={"se_id": store.se_id, "size": size, "sha256": digest, "copy_state": sidecar.copy_state},
-    )
     try:
-        await store.index_change("upsert", file_id, sidecar, audit=event)  # 7 and 8
+        await store.index_change("upsert", file_id, sidecar, audit=finished_event(rec, sidecar))  # 7, 8
     except Exception:
         store.unindexed[file_id] = (rec, sidecar)  # committed: never rolled back from here
         raise

@@ -1,6 +1,7 @@
 """Crash tests: a real SE process is killed (``os._exit``) at every named point of the write,
 update and delete paths; after a restart every acknowledged file is intact with its sha256,
-nothing half-written is visible, no orphan remains, and recovery run again changes nothing.
+nothing half-written is visible, no orphan remains, every committed change is audited once
+(in the outbox) and on the feed once, and recovery run again changes nothing.
 
 The crash processes of one path run side by side (each with its own root, state directory
 and database) to keep the suite short; each is restarted in-process on the same state.
@@ -23,6 +24,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import make_url
 
+from shared.outbox import outbox_table
 from storage_element.index.tables import changes, files, generations
 from storage_element.jobs.consistency import consistency
 from storage_element.settings import Settings
@@ -112,6 +114,10 @@ async def scenarios(
         await admin.close()
 
 
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
 async def _baseline(start_se: Any, scenario: Scenario) -> None:
     async with start_se(scenario.settings) as se:
         for file_id, data in ACKED.items():
@@ -128,8 +134,9 @@ def _crash_request(proc: process.SEProcess, keys: TestKeys, point: str) -> None:
                 response = client.put(url + "victim", content=VICTIM, headers=headers)
             elif point.startswith("update"):
                 response = client.patch(url + "acked-1", json={"description": "changed"}, headers=auth)
-            else:
-                response = client.delete(url + "acked-1", headers=auth)
+            else:  # a saga's delete: its audit event names the target and checksum
+                query = {"reason": "relocated", "target": "se-2", "sha256": _sha(ACKED["acked-1"])}
+                response = client.delete(url + "acked-1", params=query, headers=auth)
         except httpx.TransportError:
             response = None
     assert response is None, f"{point}: answered {response.status_code} instead of crashing"
@@ -178,8 +185,10 @@ async def _snapshot(se: SE) -> dict[str, Any]:
         rows = (await session.execute(sa.select(files.c.file_id, files.c.doc))).all()
         feed = (await session.execute(sa.select(changes.c.seq, changes.c.op, changes.c.file_id))).all()
         gens = (await session.execute(sa.select(generations))).all()
+        outbox = (await session.execute(sa.select(outbox_table.c.id, outbox_table.c.event))).all()
     return {
         "disk": disk,
+        "outbox": sorted(map(tuple, outbox), key=str),
         "index": sorted(map(tuple, rows), key=str),
         "feed": sorted(map(tuple, feed)),
         "generations": [tuple(g) for g in gens],
@@ -193,6 +202,35 @@ async def _content(se: SE, file_id: str) -> bytes | None:
         return None
     assert r.status_code == 200, r.text
     return r.content
+
+
+EXPECTED = {  # path -> (file id, audit action, audit details, feed op, feed entries before)
+    "put": ("victim", "file.upload", {"sha256": _sha(VICTIM), "size": len(VICTIM)}, "upsert", 0),
+    "update": ("acked-1", "file.update", {"revision": 2, "fields": ["description"]}, "upsert", 1),
+    "delete": (
+        "acked-1",
+        "file.delete_relocated",
+        {"reason": "relocated", "target": "se-2", "target_sha256": _sha(ACKED["acked-1"])},
+        "delete",
+        0,
+    ),
+}
+
+
+async def _check_audit_and_feed(se: SE, point: str, changed: bool) -> None:
+    """A committed change is audited exactly once (with the request's actor and details)
+    and is on the feed once; a change rolled back is in neither."""
+    file_id, action, details, op, before = EXPECTED[point.split("_", 1)[0]]
+    async with se.store.sessions() as session:
+        events = (await session.scalars(sa.select(outbox_table.c.event))).all()
+        feed = (await session.execute(sa.select(changes.c.op, changes.c.file_id))).all()
+    audited = [e for e in events if e["action"] == action and e["target"] == file_id]
+    assert len(audited) == (1 if changed else 0), f"{point}: audit events {audited}"
+    for event in audited:
+        assert event["actor"]["username"] == "svc-ingester", point
+        assert event["details"] | details == event["details"], f"{point}: {event['details']}"
+    entries = [row for row in feed if tuple(row) == (op, file_id)]
+    assert len(entries) == before + changed, f"{point}: feed {feed}"
 
 
 async def _check_after_restart(se: SE, point: str, changed: bool) -> None:
@@ -222,6 +260,7 @@ async def _check_after_restart(se: SE, point: str, changed: bool) -> None:
         "unreadable_sidecars",
     ):
         assert report[key] == [], f"{point}: {key} {report[key]}"
+    await _check_audit_and_feed(se, point, changed)
     before = await _snapshot(se)
     assert before["wal"] == []
     again = await recover(se.store)

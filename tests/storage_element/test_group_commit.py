@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
-from shared.outbox import audit_event
+from shared.outbox import audit_event, outbox_table
 from storage_element.storage.sidecar import Sidecar
 from storage_element.storage.store import Store
 from storage_element.storage.wal import Wal
@@ -60,12 +61,12 @@ async def test_concurrent_changes_share_transactions_and_keep_their_seq(
 async def test_a_failing_change_fails_alone(se: SE) -> None:
     sidecars = await _sidecars(se, 4)
     before = (await se.changes())["last_seq"]
-    event = audit_event(service="storage_element", action="file.test", target="g0", actor=None, details={})
-    # The same audit event twice: the outbox's primary key refuses the second one.
+    # Postgres refuses a NUL character in text and JSONB: that change's statement fails.
+    bad = Sidecar.load({**sidecars[2].doc(), "description": "nul \x00 byte"})
     calls = [
-        se.store.index_change("upsert", sidecars[0].file_id, sidecars[0], audit=event),
+        se.store.index_change("upsert", sidecars[0].file_id, sidecars[0]),
         se.store.index_change("upsert", sidecars[1].file_id, sidecars[1]),
-        se.store.index_change("upsert", sidecars[2].file_id, sidecars[2], audit=dict(event)),
+        se.store.index_change("upsert", bad.file_id, bad),
         se.store.index_change("upsert", sidecars[3].file_id, sidecars[3]),
     ]
     results = await asyncio.gather(*calls, return_exceptions=True)
@@ -74,6 +75,24 @@ async def test_a_failing_change_fails_alone(se: SE) -> None:
     items = (await se.changes(after=before))["items"]
     assert sorted(i["file_id"] for i in items) == ["g0", "g1", "g3"]
     assert [i["seq"] for i in items] == list(range(before + 1, before + 4))  # still gapless
+
+
+async def test_an_audit_event_is_recorded_once_by_its_id(se: SE) -> None:
+    """A change finished twice (recovery after recovery, a retried index step) carries the
+    same event from its WAL intent: the outbox keeps it once, the index steps both commit."""
+    (sidecar,) = await _sidecars(se, 1)
+    event = audit_event(service="storage_element", action="file.test", target="g0", actor=None, details={})
+    first = await se.store.index_change("upsert", sidecar.file_id, sidecar, audit=event)
+    again = await asyncio.gather(
+        se.store.index_change("upsert", sidecar.file_id, sidecar, audit=dict(event)),
+        se.store.index_change("upsert", sidecar.file_id, sidecar, audit=dict(event)),
+    )
+    assert [seq for seq, _ in again] == [first[0] + 1, first[0] + 2]
+    async with se.store.sessions() as session:
+        rows = (
+            await session.scalars(sa.select(outbox_table.c.event).where(outbox_table.c.id == event["id"]))
+        ).all()
+    assert rows == [event]
 
 
 async def test_a_cancelled_holder_leaves_the_others_to_the_next_transaction(
