@@ -28,6 +28,7 @@ from artstore.stack import (
 from artstore.supervisor import Supervisor
 
 REPO = Path(__file__).resolve().parent.parent
+UI_DIR = REPO / "admin_ui"
 
 
 def migrations_of(module: str) -> Path:
@@ -46,32 +47,70 @@ def port_in_use(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
-def ui_root() -> Path | None:
-    found = sorted(REPO.glob("admin_ui/dist/*/browser/index.html")) or sorted(
-        REPO.glob("admin_ui/dist/*/index.html")
-    )
+def ui_root(ui_dir: Path = UI_DIR) -> Path | None:
+    found = sorted(ui_dir.glob("dist/*/browser/index.html")) or sorted(ui_dir.glob("dist/*/index.html"))
     return found[0].parent if found else None
 
 
-def build_ui(var: Path) -> Path | None:
-    """Build the admin UI once when Node.js is present; otherwise say how."""
-    if not (REPO / "admin_ui" / "package.json").exists():
+# What the built UI depends on: an edit to any of them makes `make run` build it again.
+UI_SOURCES = (
+    "src",
+    "public",
+    "package.json",
+    "package-lock.json",
+    "angular.json",
+    "tsconfig.json",
+    "tsconfig.app.json",
+)
+
+
+def newest_change(ui_dir: Path, names: tuple[str, ...]) -> float:
+    """The latest modification time of the named files, or of any file under a named folder."""
+    latest = 0.0
+    for name in names:
+        path = ui_dir / name
+        files = path.rglob("*") if path.is_dir() else [path]
+        latest = max([latest, *(f.stat().st_mtime for f in files if f.is_file())])
+    return latest
+
+
+def ui_is_stale(ui_dir: Path, root: Path) -> bool:
+    """The built UI is older than one of its sources (``make run`` after an edit)."""
+    return newest_change(ui_dir, UI_SOURCES) > (root / "index.html").stat().st_mtime
+
+
+def build_ui(var: Path, ui_dir: Path = UI_DIR) -> Path | None:
+    """Build the admin UI when Node.js is present and the build is missing or older than its
+    sources; otherwise say how."""
+    if not (ui_dir / "package.json").exists():
         print("  admin UI: not built yet in this repository (admin_ui/ has no package.json)")
         return None
-    if root := ui_root():
+    root = ui_root(ui_dir)
+    if root is not None and not ui_is_stale(ui_dir, root):
         return root
     if not shutil.which("npm"):
+        if root is not None:
+            print(
+                "  admin UI: sources changed since the last build, but npm is not found: serving that build"
+            )
+            return root
         print("  admin UI: Node.js/npm not found; install Node.js 20+ and run `make run` again to serve it")
         return None
-    print("  admin UI: building it once (npm ci && npm run build; a few minutes on first run)...")
-    log = (var / "logs" / "ui-build.log").open("wb")
-    for step in (["npm", "ci", "--no-audit", "--no-fund"], ["npm", "run", "build"]):
-        if subprocess.run(
-            step, cwd=REPO / "admin_ui", stdout=log, stderr=subprocess.STDOUT, check=False
-        ).returncode:
-            print(f"  admin UI: `{' '.join(step)}` failed; see {var / 'logs' / 'ui-build.log'}")
-            return None
-    return ui_root()
+    steps = [["npm", "run", "build"]]
+    modules = ui_dir / "node_modules"
+    if (
+        not modules.exists()
+        or newest_change(ui_dir, ("package.json", "package-lock.json")) > modules.stat().st_mtime
+    ):
+        steps.insert(0, ["npm", "ci", "--no-audit", "--no-fund"])
+    what = "rebuilding it (its sources changed)" if root else "building it once (a few minutes on first run)"
+    print(f"  admin UI: {what}: {' && '.join(' '.join(step) for step in steps)}...")
+    with (var / "logs" / "ui-build.log").open("wb") as log:
+        for step in steps:
+            if subprocess.run(step, cwd=ui_dir, stdout=log, stderr=subprocess.STDOUT, check=False).returncode:
+                print(f"  admin UI: `{' '.join(step)}` failed; see {var / 'logs' / 'ui-build.log'}")
+                return None
+    return ui_root(ui_dir)
 
 
 def up(var: Path, with_ui: bool, port_offset: int = 0) -> int:
