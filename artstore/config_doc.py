@@ -15,7 +15,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 from pydantic_settings import BaseSettings
 
-from shared.settings import ServiceSettings
+from shared.settings import DEFAULT_ENVIRONMENT, ServiceSettings
 
 SERVICES = {
     "admin_module": "Admin module",
@@ -57,12 +57,25 @@ def render() -> str:
         "validates them at start-up. `ARTSTORE_ENV` (development, test, production) is common to all.",
         "Lists and maps are JSON. `make run` sets all of these for the local fleet.",
         "",
+        "## Every service",
+        "",
+        "| Variable | Type | Default | Meaning |",
+        "|---|---|---|---|",
+        f"| `ARTSTORE_ENV` | str | `{DEFAULT_ENVIRONMENT}` | development, test or production (no service"
+        " prefix); placeholder secrets (`change-me`, `dev-…`, `example`, …) and generated keys shorter"
+        " than 16 characters are refused unless it is development. `make run` sets development |",
+        "| `OTEL_EXPORTER_OTLP_ENDPOINT` | str | (empty) | OpenTelemetry collector (OTLP over HTTP, e.g."
+        " `http://collector:4318`) that traces are exported to; unset: traces are not exported (the"
+        " other standard `OTEL_EXPORTER_OTLP_*` variables apply) |",
+        "",
         "## `make run` (`artstore up`)",
         "",
         "| Variable | Type | Default | Meaning |",
         "|---|---|---|---|",
-        "| `ARTSTORE_DATABASE_URL` | str | (empty) | a Postgres server URL without a database name"
-        " (`postgresql://user:pass@host:5432`); unset: an embedded Postgres with its data under `var/` |",
+        "| `ARTSTORE_DATABASE_URL` | str | (empty) | a Postgres server URL"
+        " (`postgresql://user:pass@host:5432`, a query string allowed); the driver becomes asyncpg and"
+        " each service gets its own database on it; unset: an embedded Postgres with its data under"
+        " `var/` |",
         "| `ARTSTORE_REDIS_URL` | str | (empty) | Redis for the whole fleet; unset: one answering on"
         " 127.0.0.1:6379 if any, else the fleet runs without Redis (polling instead of notifications) |",
     ]

@@ -22,11 +22,12 @@ PLACEHOLDER_PREFIXES = ("dev-",)
 GENERATED_KEY_MIN_LENGTH = 16
 
 Environment = Literal["development", "test", "production"]
+DEFAULT_ENVIRONMENT: Environment = "production"  # unset means production: placeholders refused
 
 
 def current_environment() -> Environment:
     """``ARTSTORE_ENV`` is common to the fleet, so it has no service prefix."""
-    value = os.environ.get("ARTSTORE_ENV", "production").strip().lower()
+    value = os.environ.get("ARTSTORE_ENV", DEFAULT_ENVIRONMENT).strip().lower()
     if value not in ("development", "test", "production"):
         raise ValueError(f"ARTSTORE_ENV must be development, test or production, not {value!r}")
     return value  # type: ignore[return-value]
