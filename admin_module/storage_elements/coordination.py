@@ -21,8 +21,9 @@ from fastapi import FastAPI
 
 from admin_module.keys.service import KeyRing
 from admin_module.settings import Settings
-from admin_module.storage_elements import service
+from admin_module.storage_elements import repository, service
 from admin_module.storage_elements.client import StorageElementClient
+from admin_module.storage_elements.leadership import Leadership
 from admin_module.storage_elements.publisher import HealthPoller, Publisher
 from admin_module.storage_elements.self_token import LocalServiceTokens
 from shared.app import CoreResources
@@ -107,7 +108,8 @@ async def coordination(
     )
     client = StorageElementClient(core.http, tokens, timeout=settings.se_call_timeout_seconds)
     publisher = Publisher(core.sessions, core.redis, republish_interval=settings.registry_republish_seconds)
-    poller = HealthPoller(core.sessions, client, publisher, interval=settings.health_poll_seconds)
+    leadership = Leadership(core.engine, repository.POLL_LOCK)
+    poller = HealthPoller(core.sessions, client, publisher, leadership, interval=settings.health_poll_seconds)
     app.state.se_client, app.state.registry_publisher, app.state.health_poller = client, publisher, poller
     tasks = [
         asyncio.create_task(publisher.run(), name="registry-publisher"),
@@ -121,3 +123,4 @@ async def coordination(
         yield
     finally:
         await cancel_and_wait(tasks)
+        await leadership.release()  # a standby replica takes over at its next attempt

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from admin_module.storage_elements import repository, service
 from admin_module.storage_elements.client import StorageElementClient
+from admin_module.storage_elements.leadership import Leadership
 from shared.db import unit_of_work
 from shared.discovery import SNAPSHOT_CHANNEL, SNAPSHOT_KEY
 
@@ -73,40 +74,50 @@ class Publisher:
 
 
 class HealthPoller:
-    """Polls every SE each ``interval`` seconds; one admin replica at a time (advisory lock)."""
+    """Polls every SE each ``interval`` seconds, in the one admin replica that leads.
+
+    The leader (a session-level advisory lock, :mod:`.leadership`) polls; the other
+    replicas stand by and try for the lock each interval, so the SEs see one poll per
+    interval however many replicas run. A poll reads the registry, probes the SEs with no
+    transaction open, then records what it saw in a second, short transaction.
+    """
 
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
         client: StorageElementClient,
         publisher: Publisher,
+        leadership: Leadership,
         *,
         interval: float = 10.0,
     ) -> None:
         self.sessions = sessions
         self.client = client
         self.publisher = publisher
+        self.leadership = leadership
         self.interval = interval
 
-    async def poll_once(self) -> int | None:
+    async def poll(self, se_id: str | None = None) -> int | None:
+        """Poll every SE (or one); returns the new registry version when anything changed."""
         async with unit_of_work(self.sessions) as session:
-            if not await repository.try_poll_lock(session):
-                return None
-            version = await service.poll_all(session, self.client)
+            rows = await repository.list_all(session)
+        rows = [row for row in rows if se_id is None or row["id"] == se_id]
+        probes = await service.probe_all(self.client, rows)
+        async with unit_of_work(self.sessions) as session:
+            version = await service.record_probes(session, rows, probes)
         self.publisher.request(version)
         return version
 
     async def poll_one(self, se_id: str) -> int | None:
-        """Poll one SE now (it announced a mode change), beside the periodic poll."""
-        async with unit_of_work(self.sessions) as session:
-            version = await service.poll_all(session, self.client, se_id)
-        self.publisher.request(version)
-        return version
+        """Poll one SE now (it announced a mode change), beside the periodic poll; only the
+        leader does, so one announcement costs the SE one probe, not one per replica."""
+        return await self.poll(se_id) if self.leadership.held else None
 
     async def run(self) -> None:
         while True:
             try:
-                await self.poll_once()
+                if await self.leadership.ensure():
+                    await self.poll()
             except Exception as exc:
                 log.warning("health_poll_failed", extra={"error": repr(exc)})
             await asyncio.sleep(self.interval)

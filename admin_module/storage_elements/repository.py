@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from admin_module.storage_elements.tables import registry_version, service_instances, storage_elements
 
-POLL_LOCK = 0x4152_5453_504F  # "ARTSPO": one health poller across admin replicas
+POLL_LOCK = 0x4152_5453_504F  # "ARTSPO": the health poller's leadership across admin replicas
 
 
 async def bump_version(session: AsyncSession) -> int:
@@ -70,8 +70,16 @@ async def delete(session: AsyncSession, se_id: str) -> None:
     await session.execute(sa.delete(storage_elements).where(storage_elements.c.id == se_id))
 
 
-async def try_poll_lock(session: AsyncSession) -> bool:
-    return bool(await session.scalar(sa.select(sa.func.pg_try_advisory_xact_lock(POLL_LOCK))))
+async def update_if_unchanged(
+    session: AsyncSession, se_id: str, updated_at: datetime, values: dict[str, Any]
+) -> bool:
+    """Update the row only while its ``updated_at`` is still the one read; False otherwise."""
+    result = await session.execute(
+        sa.update(storage_elements)
+        .where(storage_elements.c.id == se_id, storage_elements.c.updated_at == updated_at)
+        .values(**values)
+    )
+    return bool(getattr(result, "rowcount", 0))
 
 
 async def record_heartbeat(session: AsyncSession, values: dict[str, Any], now: datetime) -> None:

@@ -258,22 +258,24 @@ async def _probe(client: StorageElementClient, row: dict[str, Any]) -> dict[str,
     }
 
 
-async def poll_all(
-    session: AsyncSession, client: StorageElementClient, se_id: str | None = None
+async def probe_all(client: StorageElementClient, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every SE's health, probed concurrently (outside any transaction: probes take seconds)."""
+    return list(await asyncio.gather(*(_probe(client, row) for row in rows)))
+
+
+async def record_probes(
+    session: AsyncSession, rows: list[dict[str, Any]], probes: list[dict[str, Any]]
 ) -> int | None:
-    """Refresh every SE's (or one SE's) health and capacity; returns the new version when
-    anything changed."""
-    rows = await repository.list_all(session)
-    rows = [row for row in rows if se_id is None or row["id"] == se_id]
-    probes = await asyncio.gather(*(_probe(client, row) for row in rows))
+    """Store each probe unless its SE was changed since ``rows`` were read (a registration,
+    an operator's change or another poll: theirs is as new); returns the new version when
+    anything the snapshot shows changed."""
     changed = False
     for row, values in zip(rows, probes, strict=True):
-        before = snapshot_item(row)
-        after = snapshot_item(row | values)
-        if before != after:
-            values["updated_at"] = datetime.now(UTC)
-            changed = True
-        await repository.update(session, row["id"], values)
+        differs = snapshot_item(row) != snapshot_item(row | values)
+        if differs:
+            values = values | {"updated_at": datetime.now(UTC)}
+        stored = await repository.update_if_unchanged(session, row["id"], row["updated_at"], values)
+        changed = changed or (stored and differs)
     return await repository.bump_version(session) if changed else None
 
 

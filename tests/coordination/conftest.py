@@ -23,15 +23,22 @@ class Fleet:
     new_database: Callable[[], Awaitable[str]]
     secrets: dict[str, str] = field(default_factory=lambda: {n: secrets.token_urlsafe(24) for n in FLEET})
     admin_password: str = field(default_factory=lambda: secrets.token_urlsafe(18))
-    admin: ServiceProcess | None = None
+    # One key-encryption key for the fleet: admin replicas (or restarts) on one database share it.
+    kek: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    admin: ServiceProcess | None = None  # the admin the storage elements are pointed at
+    admins: list[ServiceProcess] = field(default_factory=list)
     storage: dict[str, ServiceProcess] = field(default_factory=dict)
 
     async def start_admin(self, **overrides: str) -> ServiceProcess:
+        return (await self.admin_process(**overrides)).start()
+
+    async def admin_process(self, *, port: int | None = None, **overrides: str) -> ServiceProcess:
+        """An admin module, not yet started (``.start()``); settings in ``overrides`` win."""
         settings = {
             "database_url": await self.new_database(),
             "redis_url": self.redis_url,
             "bootstrap_password": self.admin_password,
-            "key_encryption_key": secrets.token_urlsafe(32),
+            "key_encryption_key": self.kek,
             "fleet_secrets": json.dumps(self.secrets),
             "bcrypt_rounds": "4",
             "health_poll_seconds": "1",
@@ -39,10 +46,13 @@ class Fleet:
             "heartbeat_seconds": "1",
             **overrides,
         }
-        process = ServiceProcess("admin_module", "ARTSTORE_ADMIN_", settings, log_path=self.tmp / "admin.log")
-        process.env["ARTSTORE_ADMIN_JWT_ISSUER"] = process.url
+        log_path = self.tmp / f"admin-{len(self.admins)}.log"
+        process = ServiceProcess("admin_module", "ARTSTORE_ADMIN_", settings, log_path=log_path, port=port)
+        # Replicas share one issuer: pass the first one's URL as ``jwt_issuer``.
+        process.env.setdefault("ARTSTORE_ADMIN_JWT_ISSUER", process.url)
         process.env["ARTSTORE_ADMIN_ADMIN_URL"] = process.url
-        self.admin = process.start()
+        self.admin = process
+        self.admins.append(process)
         return process
 
     async def start_storage(
@@ -60,7 +70,7 @@ class Fleet:
             "database_url": await self.new_database(),
             "redis_url": self.redis_url,
             "admin_url": self.admin.url,
-            "jwt_issuer": self.admin.url,
+            "jwt_issuer": self.admin.env["ARTSTORE_ADMIN_JWT_ISSUER"],
             "service_client_secret": self.secrets["svc-storage"],
             **overrides,
         }
@@ -85,10 +95,8 @@ class Fleet:
         return {"Authorization": f"Bearer {token}"}
 
     def stop(self) -> None:
-        for process in self.storage.values():
+        for process in [*self.storage.values(), *self.admins]:
             process.kill()
-        if self.admin:
-            self.admin.kill()
 
 
 @pytest.fixture
