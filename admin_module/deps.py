@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from admin_module.settings import Settings
 from shared.auth import Principal, require_role
 from shared.db import get_session
+from shared.errors import Forbidden
 from shared.logging import request_id_var
 
 
@@ -46,4 +47,17 @@ SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 ContextDep = Annotated[RequestContext, Depends(request_context)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 StateDep = Annotated[Any, Depends(get_state)]
-AdminDep = Annotated[Principal, Depends(require_role("ADMIN"))]
+IDENTITY_ADMIN = "identity:admin"
+
+
+async def require_identity_admin(
+    principal: Annotated[Principal, Depends(require_role("ADMIN"))],
+) -> Principal:
+    """An ADMIN whose token still holds ``identity:admin`` (ARCHITECTURE.md §4): a token the
+    ADMIN narrowed (``scope=files:read``) cannot manage users, accounts, keys or the audit log."""
+    if not principal.has_scope(IDENTITY_ADMIN):
+        raise Forbidden(f"missing scope: {IDENTITY_ADMIN}")
+    return principal
+
+
+AdminDep = Annotated[Principal, Depends(require_identity_admin)]

@@ -89,6 +89,28 @@ async def test_only_admins_manage_users(admin: Admin) -> None:
     assert (await admin.client.get("/api/v1/users", headers=svc)).status_code == 403
 
 
+async def test_an_admin_token_narrowed_below_identity_admin_manages_nothing(admin: Admin) -> None:
+    narrowed = await admin.login("admin", ADMIN_PASSWORD, scope="files:read")
+    assert narrowed.status_code == 200 and narrowed.json()["scope"] == "files:read"
+    headers = {"Authorization": f"Bearer {narrowed.json()['access_token']}"}
+    refused = [
+        await admin.client.get("/api/v1/users", headers=headers),
+        await admin.client.post(
+            "/api/v1/users", json={"username": "x2", "password": PASSWORD}, headers=headers
+        ),
+        await admin.client.get("/api/v1/service-accounts", headers=headers),
+        await admin.client.post("/api/v1/keys/rotate", headers=headers),
+        await admin.client.get("/api/v1/audit-events", headers=headers),
+        await admin.client.get("/api/v1/ldap/status", headers=headers),
+    ]
+    assert [r.status_code for r in refused] == [403] * len(refused)
+    assert "identity:admin" in refused[0].json()["detail"]
+    assert (await admin.client.get("/api/v1/users/me", headers=headers)).status_code == 200
+    full = await admin.headers()
+    names = [u["username"] for u in (await admin.client.get("/api/v1/users", headers=full)).json()["items"]]
+    assert names == ["admin"]  # the narrowed POST created nobody
+
+
 async def test_the_last_active_admin_can_be_neither_deleted_nor_demoted(admin: Admin) -> None:
     headers = await admin.headers()
     me = (await admin.client.get("/api/v1/users/me", headers=headers)).json()
