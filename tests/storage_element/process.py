@@ -25,6 +25,9 @@ from tests.support.servers import free_port
 from tests.support.tokens import ISSUER, TestKeys
 
 ROOT = Path(__file__).resolve().parents[2]
+# The return code of an SE that reached its crash point (storage/crash.py sends SIGKILL):
+# Popen reports a process killed by a signal as minus the signal (a shell shows 137).
+KILLED = -signal.SIGKILL
 
 
 @contextmanager

@@ -200,7 +200,7 @@ async def test_crash_with_compression_recovers_like_the_others(
             }
             with httpx.Client(timeout=30) as client, pytest.raises(httpx.TransportError):
                 client.put(proc.url + "/api/v1/files/victim", content=VICTIM, headers=headers)
-            assert proc.wait_exit() == 137
+            assert proc.wait_exit() == process.KILLED
         finally:
             proc.kill()
     async with start_se(settings) as se:

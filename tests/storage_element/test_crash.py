@@ -1,4 +1,4 @@
-"""Crash tests: a real SE process is killed (``os._exit``) at every named point of the write,
+"""Crash tests: a real SE process is SIGKILLed at every named point of the write,
 update and delete paths; after a restart every acknowledged file is intact with its sha256,
 nothing half-written is visible, no orphan remains, every committed change is audited once
 (in the outbox) and on the feed once, and recovery run again changes nothing.
@@ -140,7 +140,7 @@ def _crash_request(proc: process.SEProcess, keys: TestKeys, point: str) -> None:
         except httpx.TransportError:
             response = None
     assert response is None, f"{point}: answered {response.status_code} instead of crashing"
-    assert proc.wait_exit() == 137
+    assert proc.wait_exit() == process.KILLED
 
 
 def _spawn(sc: Scenario, admin_url: str) -> process.SEProcess:
@@ -310,7 +310,7 @@ async def test_retry_after_crash_between_commit_and_response_with_a_real_restart
         try:
             with pytest.raises(httpx.TransportError):
                 httpx.put(proc.url + "/api/v1/files/r1", content=b"retry me", headers=auth, timeout=30)
-            assert proc.wait_exit() == 137
+            assert proc.wait_exit() == process.KILLED
         finally:
             proc.kill()
         proc = process.start(
