@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from shared.errors import ArtStoreError, Conflict, InvalidInput, NotFound, ServiceUnavailable
 
 
@@ -11,6 +13,11 @@ class NoStorageAvailable(ServiceUnavailable):
 
 class StorageUnavailable(ServiceUnavailable):
     code, title = "storage_unavailable", "A storage element holding the file is unavailable"
+
+    RETRY_AFTER = "5"  # seconds: about one health poll, after which discovery knows more
+
+    def __init__(self, detail: str | None = None, **extra: Any) -> None:
+        super().__init__(detail, headers={"Retry-After": self.RETRY_AFTER}, **extra)
 
 
 class UploadTooLarge(ArtStoreError):

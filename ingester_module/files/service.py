@@ -66,16 +66,33 @@ class Files:
             return exc
         return Copy(se, found) if found is not None else None
 
-    async def locate(self, file_id: str) -> list[Copy]:
-        """Every copy of the file; 404 if none, 503 if none found while an SE did not answer."""
-        ses = [se for se in self.discovery.all() if se.status != "offline"]
-        answers = await asyncio.gather(*(self._ask(se, file_id) for se in ses))
+    async def find(self, file_id: str) -> tuple[list[Copy], list[StorageElementInfo]]:
+        """The copies that answered, and the SEs that may hold one but did not answer.
+
+        An SE discovery marks offline is not asked: it counts as not answering.
+        """
+        ses = self.discovery.all()
+        asked = [se for se in ses if se.status != "offline"]
+        answers = await asyncio.gather(*(self._ask(se, file_id) for se in asked))
         copies = [a for a in answers if isinstance(a, Copy)]
+        silent = [se for se, a in zip(asked, answers, strict=True) if isinstance(a, BaseException)]
+        silent += [se for se in ses if se.status == "offline"]
         if not copies:
-            if any(isinstance(a, BaseException) for a in answers):
+            if silent:
                 raise StorageUnavailable("a storage element that may hold the file did not answer")
             raise FileNotFound(f"no file {file_id}")
-        return sorted(copies, key=lambda c: (PREFERRED_MODES.get(c.se.mode, 3), c.se.priority))
+        return sorted(copies, key=lambda c: (PREFERRED_MODES.get(c.se.mode, 3), c.se.priority)), silent
+
+    async def locate(self, file_id: str) -> list[Copy]:
+        """Every copy that answered; 404 if none, 503 if none found while an SE did not answer."""
+        return (await self.find(file_id))[0]
+
+
+def check_all_answered(silent: list[StorageElementInfo]) -> None:
+    """503 while an SE that may hold a copy is silent: a change must reach every copy."""
+    if silent:
+        names = ", ".join(se.id for se in silent)
+        raise StorageUnavailable(f"storage elements that may hold a copy did not answer: {names}")
 
 
 def is_owner(principal: Principal, rec: dict[str, Any]) -> bool:
@@ -120,10 +137,11 @@ async def update(
     body = changes.changes()
     if not body:
         raise InvalidInput("nothing to change")
-    copies = await files.locate(file_id)
+    copies, silent = await files.find(file_id)
     check_may_change(principal, copies[0].record)
     if "legal_hold" in body and not principal.at_least("OPERATOR"):
         raise Forbidden("legal hold is for OPERATOR and ADMIN")
+    check_all_answered(silent)  # a copy there would keep the old values: change none, not some
     frozen = [c.se.id for c in copies if c.se.mode in ("ro", "ar")]
     if frozen:
         raise ModeForbids(f"copies on read-only storage elements cannot change: {', '.join(frozen)}")

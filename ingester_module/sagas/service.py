@@ -122,9 +122,11 @@ class Sagas:
     async def delete(
         self, session: AsyncSession, principal: Principal, file_id: str, batch_id: uuid.UUID | None = None
     ) -> uuid.UUID:
-        copies = await self.files.locate(file_id)
+        copies, silent = await self.files.find(file_id)
         check_deletable(principal, copies)
-        data = {"copies": [c.se.id for c in copies]}
+        # An SE that did not answer may hold a copy too: the saga keeps trying it (with
+        # backoff) until it answers, a 404 there counting as deleted.
+        data = {"copies": [c.se.id for c in copies] + [se.id for se in silent]}
         return await self._create(session, "delete", principal, file_id, {}, data, batch_id)
 
     async def batch(

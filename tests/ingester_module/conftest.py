@@ -8,6 +8,7 @@ database and directories; the admin module is the fake of ``tests/support/fake_a
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -210,6 +211,27 @@ async def copies_on(keys: TestKeys, se: SE, file_id: str) -> dict[str, Any] | No
     response.raise_for_status()
     body: dict[str, Any] = response.json()
     return body
+
+
+async def second_copy(keys: TestKeys, source: SE, target: SE, file_id: str) -> None:
+    """Put the file on ``target`` as a second committed copy, as replication would."""
+    async with se_client(keys, source) as src, se_client(keys, target) as dst:
+        record = (await src.get(f"/api/v1/files/{file_id}")).json()
+        content = (await src.get(f"/api/v1/files/{file_id}/content")).content
+        attrs = {k: record[k] for k in ("original_filename", "owner", "description", "tags", "metadata")}
+        attrs["retention"] = {
+            "policy": record["retention_policy"],
+            "expires_at": record["expires_at"],
+            "retain_until": record["retain_until"],
+            "legal_hold": record["legal_hold"],
+        }
+        header = base64.urlsafe_b64encode(json.dumps(attrs).encode()).decode()
+        put = await dst.put(
+            f"/api/v1/files/{file_id}",
+            content=content,
+            headers={"X-ArtStore-Attributes": header, "Content-Type": record["content_type"]},
+        )
+        assert put.status_code == 201, put.text
 
 
 IngesterFactory = Callable[..., Any]

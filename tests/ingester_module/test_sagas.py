@@ -12,7 +12,7 @@ import httpx
 
 from ingester_module.sagas.worker import SagaWorker
 from shared.discovery import StorageElementInfo
-from tests.ingester_module.conftest import SE, Fleet, bearer, copies_on, se_client
+from tests.ingester_module.conftest import Fleet, bearer, copies_on, second_copy
 from tests.support.fake_admin import FakeAdmin
 from tests.support.servers import free_port
 from tests.support.tokens import TestKeys
@@ -259,7 +259,7 @@ async def test_metadata_patch_reaches_every_copy(fleet: Fleet, ingester: Any, ke
         saga = await _wait_saga(client, moved.json()["saga_id"], operator)
         assert saga["state"] == "completed"
         # Put the file back on rw-1 as a second committed copy, as replication would.
-        await _copy_back(keys, rw2, rw1, file_id)
+        await second_copy(keys, rw2, rw1, file_id)
         denied = await client.patch(
             f"/api/v1/files/{file_id}", json={"description": "x"}, headers=bearer(bob)
         )
@@ -279,24 +279,6 @@ async def test_metadata_patch_reaches_every_copy(fleet: Fleet, ingester: Any, ke
         record = await copies_on(keys, se, file_id)
         assert record is not None, se.id
         assert (record["description"], record["tags"], record["metadata"]) == ("updated", ["new"], {"v": 2})
-
-
-async def _copy_back(keys: TestKeys, source: SE, target: SE, file_id: str) -> None:
-    import base64
-    import json
-
-    async with se_client(keys, source) as src, se_client(keys, target) as dst:
-        record = (await src.get(f"/api/v1/files/{file_id}")).json()
-        content = (await src.get(f"/api/v1/files/{file_id}/content")).content
-        attrs = {k: record[k] for k in ("original_filename", "owner", "description", "tags", "metadata")}
-        attrs["retention"] = {"policy": "permanent", "retain_until": record["retain_until"]}
-        header = base64.urlsafe_b64encode(json.dumps(attrs).encode()).decode()
-        put = await dst.put(
-            f"/api/v1/files/{file_id}",
-            content=content,
-            headers={"X-ArtStore-Attributes": header, "Content-Type": record["content_type"]},
-        )
-        assert put.status_code == 201, put.text
 
 
 async def test_batch_starts_one_saga_per_file_and_workers_share_the_log(
