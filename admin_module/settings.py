@@ -12,6 +12,7 @@ from admin_module.ldap.settings import LdapSettings
 from shared.settings import ServiceSettings, is_placeholder
 
 DEVELOPMENT_KEK = "dev-only-key-encryption-key-do-not-use"
+FLEET_SECRET_MIN_BYTES = 32
 
 
 class Settings(ServiceSettings):
@@ -42,7 +43,7 @@ class Settings(ServiceSettings):
     fleet_secrets: dict[str, SecretStr] = Field(
         default_factory=dict,
         description='JSON map of the fleet\'s own service accounts, {"<client_id>": "<secret>"}; '
-        "these secrets do not expire (72 bytes at most)",
+        "these secrets do not expire (72 bytes at most; at least 32 outside development)",
     )
 
     key_encryption_key: SecretStr | None = Field(
@@ -152,6 +153,12 @@ class Settings(ServiceSettings):
         for client_id, secret in self.fleet_secrets.items():
             if is_placeholder(secret.get_secret_value()):
                 raise ValueError(f"fleet secret of {client_id} looks like a placeholder")
+            if len(secret.get_secret_value().encode()) < FLEET_SECRET_MIN_BYTES:
+                # As strong as the secrets the admin generates for service accounts (32 random bytes).
+                raise ValueError(
+                    f"the fleet secret of {client_id} is shorter than {FLEET_SECRET_MIN_BYTES} bytes; "
+                    "generate one, e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+                )
         return self
 
     def kek(self) -> str:

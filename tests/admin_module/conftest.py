@@ -23,9 +23,9 @@ from tests.support.tokens import ISSUER
 
 ADMIN_PASSWORD = "bootstrap-Admin-pass-1"
 KEK = "kek-for-tests-5b0c1d8e9f7a6b5c4d3e2f1a"
-FLEET_SECRETS = {
-    "svc-ingester": "ingester-fleet-3a9f2c1b7d6e5f4a",
-    "svc-query": "query-fleet-8b7c6d5e4f3a2b1c",
+FLEET_SECRETS = {  # at least 32 bytes, as outside development
+    "svc-ingester": "ingester-fleet-3a9f2c1b7d6e5f4a9c8b7a6d",
+    "svc-query": "query-fleet-8b7c6d5e4f3a2b1c0d9e8f7a6b",
 }
 
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
+from pydantic import SecretStr, ValidationError
 
-from tests.admin_module.conftest import FLEET_SECRETS, Admin, admin_settings, running_admin
+from admin_module.settings import Settings
+from tests.admin_module.conftest import FLEET_SECRETS, KEK, Admin, admin_settings, running_admin
 
 TOKEN_URL = "/api/v1/auth/token"
 
@@ -163,8 +166,8 @@ async def test_seeding_is_idempotent_and_follows_the_configured_secret(
         assert count == 4
     new_secrets = {
         **FLEET_SECRETS,
-        "svc-query": "query-fleet-rotated-0f1e2d3c4b5a",
-        "svc-admin": "admin-fleet-9a8b7c6d5e4f",
+        "svc-query": "query-fleet-rotated-0f1e2d3c4b5a6978",
+        "svc-admin": "admin-fleet-9a8b7c6d5e4f3a2b1c0d9e8f",
     }
     async with running_admin(
         admin_settings(migrated_database_url, redis_url, fleet_secrets=new_secrets, migrate_on_start=False)
@@ -175,3 +178,13 @@ async def test_seeding_is_idempotent_and_follows_the_configured_secret(
         assert (
             await _client_credentials(admin, "svc-ingester", FLEET_SECRETS["svc-ingester"])
         ).status_code == 200
+
+
+@pytest.mark.parametrize("env", ["test", "production"])
+def test_fleet_secrets_shorter_than_32_bytes_are_refused_outside_development(env: str) -> None:
+    short = {"svc-query": SecretStr("Zr8kQ2mW9xLp4vT7bN1cY6hJ0sD3f")}  # 29 bytes, not a placeholder
+    with pytest.raises(ValidationError, match="svc-query is shorter than 32 bytes"):
+        Settings(env=env, key_encryption_key=SecretStr(KEK), fleet_secrets=short)  # type: ignore[arg-type]
+    enough = {"svc-query": SecretStr("Zr8kQ2mW9xLp4vT7bN1cY6hJ0sD3fG5a")}  # 32 bytes
+    assert Settings(env=env, key_encryption_key=SecretStr(KEK), fleet_secrets=enough).fleet_secrets  # type: ignore[arg-type]
+    assert Settings(env="development", fleet_secrets=short).fleet_secrets  # type: ignore[arg-type]
