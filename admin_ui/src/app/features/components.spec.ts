@@ -1,33 +1,12 @@
-import { provideHttpClient, withInterceptors } from '@angular/common/http';
-import { HttpTestingController, provideHttpClientTesting } from '@angular/common/http/testing';
 import { TestBed } from '@angular/core/testing';
-import { provideRouter } from '@angular/router';
 
-import { authInterceptor } from '../core/auth.interceptor';
-import { APP_CONFIG, AppConfig } from '../core/config';
 import { AuditPage } from './audit/audit-page';
 import { LoginPage } from './auth/login';
 import { StoragePage } from './storage/storage-page';
 import { UsersPage } from './users/users-page';
 import { FileDetails } from './files/file-details';
 import { FileRecord } from '../api/types';
-
-const CONFIG: AppConfig = { adminUrl: 'http://a', ingesterUrl: 'http://i', queryUrl: 'http://q' };
-
-function setup() {
-  sessionStorage.clear();
-  TestBed.configureTestingModule({
-    providers: [provideRouter([]), provideHttpClient(withInterceptors([authInterceptor])), provideHttpClientTesting(),
-      { provide: APP_CONFIG, useValue: CONFIG }],
-  });
-  return TestBed.inject(HttpTestingController);
-}
-
-async function settle(fixture: { whenStable(): Promise<unknown>; detectChanges(): void }) {
-  fixture.detectChanges();
-  await fixture.whenStable();
-  fixture.detectChanges();
-}
+import { settle, setupHttp as setup } from '../testing/harness';
 
 describe('UsersPage', () => {
   it('lists users, offers unlock for locked LOCAL users and keeps LDAP users read-only', async () => {
