@@ -3,8 +3,9 @@
 The snapshot is written to ``artstore:discovery:storage-elements`` and announced on
 ``artstore:discovery:changes`` after every change and every ``republish_interval``
 seconds. A change asks for "at least version V": the publisher reads committed data, so
-it waits (briefly) until the transaction that made V is visible. Without Redis it does
-nothing; services then read ``GET /internal/v1/storage-elements``.
+it waits (briefly) until the transaction that made V is visible. Several replicas publish;
+Redis keeps the newest snapshot (:func:`write_snapshot`). Without Redis it does nothing;
+services then read ``GET /internal/v1/storage-elements``.
 """
 
 from __future__ import annotations
@@ -24,6 +25,33 @@ from shared.db import unit_of_work
 from shared.discovery import SNAPSHOT_CHANNEL, SNAPSHOT_KEY
 
 log = logging.getLogger("artstore.registry")
+
+# KEYS[1] the snapshot key; ARGV: version, snapshot JSON, announcement channel. Written and
+# announced only if no newer version is stored: a slow replica never puts an older registry
+# back (the same version again is a periodic republication).
+_WRITE_IF_NOT_OLDER = """
+local stored = redis.call('GET', KEYS[1])
+if stored then
+  local ok, snap = pcall(cjson.decode, stored)
+  local version = ok and type(snap) == 'table' and tonumber(snap['version'] or '')
+  if version and version > tonumber(ARGV[1]) then
+    return 0
+  end
+end
+redis.call('SET', KEYS[1], ARGV[2])
+redis.call('PUBLISH', ARGV[3], ARGV[1])
+return 1
+"""
+
+
+async def write_snapshot(redis: Any, snap: dict[str, Any]) -> bool:
+    """Store and announce ``snap`` unless Redis holds a newer one; True when written."""
+    script = redis.register_script(_WRITE_IF_NOT_OLDER)
+    version = int(snap["version"])
+    written = await script(
+        keys=[SNAPSHOT_KEY], args=[version, json.dumps(snap, default=str), SNAPSHOT_CHANNEL]
+    )
+    return bool(written)
 
 
 class Publisher:
@@ -50,9 +78,7 @@ class Publisher:
         async with unit_of_work(self.sessions) as session:
             snap = await service.snapshot(session)
         if self.redis is not None:
-            payload = json.dumps(snap, default=str)
-            await self.redis.set(SNAPSHOT_KEY, payload)
-            await self.redis.publish(SNAPSHOT_CHANNEL, str(snap["version"]))
+            await write_snapshot(self.redis, snap)
         self.published = int(snap["version"])
         return self.published
 
