@@ -18,5 +18,8 @@ ArtStore reads the directory and never writes it. The package, by file:
 
 Policy worth knowing: people are matched by their uid; a LOCAL user keeps its name unless
 ``precedence`` is ``ldap``; an LDAP user the directory deactivated (dismissed, no mapped group,
-gone) is not reactivated by the directory: an ADMIN sets it ACTIVE again.
+gone) is not reactivated by the directory: an ADMIN sets it ACTIVE again. A sync that finds the
+users or groups base missing, or would deactivate more than ``sync_max_deactivation_ratio`` of
+the active LDAP users, changes nothing and says why; the directory never deactivates or demotes
+the last ACTIVE ADMIN.
 """
