@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -93,6 +95,24 @@ class Fleet:
     def service_headers(self, client_id: str) -> dict[str, str]:
         token = self.token({"grant_type": "client_credentials"}, auth=(client_id, self.secrets[client_id]))
         return {"Authorization": f"Bearer {token}"}
+
+    def put_file(self, se_id: str, file_id: str, data: bytes) -> dict[str, Any]:
+        """A permanent file stored on the SE directly, as the ingester stores it."""
+        attributes = {"original_filename": f"{file_id}.bin", "retention": {"policy": "permanent"}}
+        encoded = base64.urlsafe_b64encode(json.dumps(attributes).encode()).decode().rstrip("=")
+        response = httpx.put(
+            f"{self.storage[se_id].url}/api/v1/files/{file_id}",
+            content=data,
+            headers={
+                **self.service_headers("svc-ingester"),
+                "Content-Type": "application/octet-stream",
+                "X-ArtStore-Attributes": encoded,
+            },
+            timeout=30,
+        )
+        assert response.status_code == 201, response.text
+        record: dict[str, Any] = response.json()
+        return record
 
     def stop(self) -> None:
         for process in [*self.storage.values(), *self.admins]:

@@ -155,13 +155,42 @@ async def test_registry_rules(fleet: Fleet) -> None:
     assert httpx.get(f"{admin.url}/api/v1/storage-elements", headers=user_token).status_code == 403
 
 
+async def test_a_storage_element_holding_files_stays_registered(fleet: Fleet) -> None:
+    admin = await fleet.start_admin()
+    await fleet.start_storage("se-full", "rw")
+    headers = fleet.admin_headers()
+    await eventually(
+        lambda: httpx.get(f"{admin.url}/api/v1/storage-elements/se-full", headers=headers).status_code == 200,
+        what="se-full registered",
+    )
+    fleet.put_file("se-full", "kept", b"a permanent document")
+    removed = httpx.delete(f"{admin.url}/api/v1/storage-elements/se-full", headers=headers)
+    assert removed.status_code == 409 and removed.json()["code"] == "storage_element_not_empty", removed.text
+    assert "1 files" in removed.json()["detail"]
+    assert httpx.get(f"{admin.url}/api/v1/storage-elements/se-full", headers=headers).status_code == 200
+
+
 async def test_maintenance_through_the_admin_module(fleet: Fleet) -> None:
     admin = await fleet.start_admin()
     se = await fleet.start_storage("se-m", "rw")
+    contents = {"m-1": b"first document", "m-2": b"second, longer document", "m-3": b"x" * 70_000}
+    for file_id, data in contents.items():
+        fleet.put_file("se-m", file_id, data)
+    expected = {
+        "reindex": {"files": 3, "unreadable": []},
+        "consistency": {
+            "sidecars": 3,
+            "indexed": 3,
+            "missing_in_index": [],
+            "orphaned_in_index": [],
+            "differing": [],
+        },
+        "scrub": {"checked": 3, "bytes": sum(len(d) for d in contents.values()), "corrupt": []},
+    }
     headers = fleet.admin_headers()
     async with httpx.AsyncClient(base_url=admin.url, headers=headers, timeout=30) as api:
         assert (await api.post("/api/v1/storage-elements", json={"url": se.url})).status_code in (200, 201)
-        for kind in ("reindex", "consistency", "scrub"):
+        for kind, counts in expected.items():
             started = await api.post(f"/api/v1/storage-elements/se-m/maintenance/{kind}")
             assert started.status_code == 202, started.text
             job_id = started.json()["job_id"]
@@ -174,6 +203,6 @@ async def test_maintenance_through_the_admin_module(fleet: Fleet) -> None:
 
             job = await eventually(finished, what=f"{kind} job finished")
             assert job["state"] == "done", job
-            assert job["report"] is not None
+            assert {k: job["report"][k] for k in counts} == counts, job["report"]
         missing = await api.get("/api/v1/storage-elements/se-m/maintenance/jobs/no-such-job")
         assert missing.status_code == 404

@@ -31,6 +31,23 @@ async def test_storage_elements_register_themselves(fleet: Fleet) -> None:
     assert {i["kind"] for i in fleet_view["items"]} >= {"admin_module", "storage_element"}
 
 
+async def test_a_storage_element_started_before_the_admin_registers_once_it_answers(fleet: Fleet) -> None:
+    admin = await fleet.admin_process()  # its port is chosen, nothing listens there yet
+    await fleet.start_storage("se-early", "rw")
+    log = fleet.tmp / "se-early.log"
+    await eventually(lambda: log.read_text().count("registration_failed") >= 2, what="refused attempts")
+    admin.start()
+    headers = fleet.admin_headers()
+
+    def registered() -> bool:
+        response = httpx.get(f"{admin.url}/api/v1/storage-elements/se-early", headers=headers)
+        return response.status_code == 200 and response.json()["status"] == "online"
+
+    # The SE retries with a capped backoff (at most 30 s between attempts; seconds here).
+    await eventually(registered, timeout=60, what="se-early registered itself")
+    assert '"registered"' in log.read_text()
+
+
 async def test_consumer_falls_back_to_admin_when_redis_stops(
     tmp_path: Path, new_database: Callable[[], Awaitable[str]]
 ) -> None:
