@@ -9,7 +9,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from admin_module.ldap.settings import LdapSettings
-from shared.settings import ServiceSettings, is_placeholder
+from shared.settings import ServiceSettings, is_placeholder, is_weak_key
 
 DEVELOPMENT_KEK = "dev-only-key-encryption-key-do-not-use"
 FLEET_SECRET_MIN_BYTES = 32
@@ -145,7 +145,7 @@ class Settings(ServiceSettings):
         if self.is_development:
             return self
         kek = self.kek()
-        if is_placeholder(kek):
+        if is_weak_key(kek):  # from the setting or from the secret file
             raise ValueError(
                 "key_encryption_key (or key_encryption_key_file) must be set to a real secret of "
                 "at least 16 characters outside development"

@@ -90,6 +90,10 @@ def test_the_kek_can_come_from_a_file(tmp_path: Path) -> None:
     path.write_text("kek-read-from-a-mounted-file-0123456789\n")
     settings = admin_settings(database_url, None, key_encryption_key=None, key_encryption_key_file=path)
     assert settings.kek() == "kek-read-from-a-mounted-file-0123456789"
+    # A key from a file is held to the same length as one set directly.
+    path.write_text("short-kek\n")
+    with pytest.raises(ValueError, match="key_encryption_key"):
+        admin_settings(database_url, None, key_encryption_key=None, key_encryption_key_file=path)
 
 
 async def test_rotation_keeps_earlier_tokens_valid_until_they_expire(admin: Admin) -> None:
