@@ -32,6 +32,8 @@ def test_admin_ui_end_to_end(fleet: Fleet) -> None:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"UI end-to-end test cannot run in CI without: {', '.join(missing)}")
         pytest.skip(f"missing {', '.join(missing)}")
+    shots = REPO / "admin_ui" / "test-artifacts" / "e2e"
+    shutil.rmtree(shots, ignore_errors=True)  # only this run's screenshots count below
     env = {
         **os.environ,
         "ARTSTORE_UI_URL": fleet.ui,
@@ -48,3 +50,8 @@ def test_admin_ui_end_to_end(fleet: Fleet) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    # Each page's screenshot is an artifact of this run.
+    pages = {"login", "dashboard", "files", "files-uploaded", "storage", "users", "keys"}
+    pages |= {"service-accounts", "audit", "change-password", "reset-password", "forgot-password"}
+    missing_shots = sorted(page for page in pages if not (shots / f"{page}.png").is_file())
+    assert not missing_shots, f"no screenshot of {missing_shots} in {shots}"
