@@ -204,7 +204,13 @@ async def change_mode(
     )
     if not response.is_success:
         return forwarded, None
-    info = await client.info(row["url"])
+    try:
+        info = await client.info(row["url"])
+    except StorageElementUnreachable:
+        # The SE has changed mode all the same: keep its answer (mode, allowed operations)
+        # and the audit row; the next health poll brings the rest of its /info.
+        answer = forwarded.body if isinstance(forwarded.body, dict) else {}
+        info = (row["info"] or {}) | {k: answer[k] for k in ("mode", "allowed_operations") if k in answer}
     await repository.update(
         session, se_id, {"mode": info.get("mode", row["mode"]), "info": info, "updated_at": datetime.now(UTC)}
     )
