@@ -57,11 +57,8 @@ async def create(request: Request, principal: PrincipalDep, session: SessionDep,
     )
     offset = 0
     if _offset_body(request):  # creation-with-upload
-        offset = await tus.append(
-            state, 0, request.stream(), parse_checksum(request.headers.get("upload-checksum"))
-        )
-        if offset == state.length:
-            state = await tus.complete(state, session)
+        checksum = parse_checksum(request.headers.get("upload-checksum"))
+        state, offset = await tus.append(state, 0, request.stream(), checksum, session)
     elif state.length == 0:
         state = await tus.complete(state, session)
     headers = tus.headers(state, offset)
@@ -92,9 +89,7 @@ async def patch(
     if state.completed:
         return Response(status_code=204, headers=tus.headers(state, state.length))
     checksum = parse_checksum(request.headers.get("upload-checksum"))
-    offset = await tus.append(state, int(offset_header), request.stream(), checksum)
-    if offset == state.length:
-        state = await tus.complete(state, session)
+    state, offset = await tus.append(state, int(offset_header), request.stream(), checksum, session)
     return Response(status_code=204, headers=tus.headers(state, offset))
 
 

@@ -8,6 +8,12 @@ the staged file is streamed to a storage element (same placement as every upload
 the final PATCH answers, with ``ArtStore-File-Id``. Each upload gets its file id at
 creation, so a completion repeated after a crash re-sends the same file, which the SE
 accepts idempotently.
+
+When that commit fails (no SE can take the file, the ingester dies during it), the final
+PATCH answers the error and the upload reports ``Upload-Offset`` one byte short of its
+length until an SE has committed it: a client resuming with HEAD sends the last byte
+again, and that PATCH retries the commit. A client that knows it sent everything may
+instead send an empty PATCH at the full length, which also retries it.
 """
 
 from __future__ import annotations
@@ -175,15 +181,33 @@ class Tus:
         )
 
     async def append(
-        self, state: UploadState, offset: int, chunks: AsyncIterator[bytes], checksum: bytes | None
-    ) -> int:
-        """Append a PATCH body at ``offset``; returns the new offset."""
+        self,
+        state: UploadState,
+        offset: int,
+        chunks: AsyncIterator[bytes],
+        checksum: bytes | None,
+        session: AsyncSession,
+    ) -> tuple[UploadState, int]:
+        """Append a PATCH body at ``offset``; with the last byte, commit the file to an SE.
+
+        Both under the upload's lock, so two requests never commit one upload at once.
+        ``offset`` may also be the full length when every byte is staged: an empty PATCH
+        there only retries the commit.
+        """
         try:
             with self.store.locked(state.id):
+                fresh = await anyio.to_thread.run_sync(self.store.load, state.id)
+                state = fresh or state  # another request may have committed it meanwhile
+                if state.completed:
+                    return state, state.length
                 current = await anyio.to_thread.run_sync(self.store.offset, state)
-                if offset != current:
+                staged = await anyio.to_thread.run_sync(self.store.staged, state)
+                if offset not in (current, staged):
                     raise OffsetConflict(f"the upload is at offset {current}, not {offset}")
-                return await self._write(state, current, chunks, checksum)
+                end = await self._write(state, offset, chunks, checksum)
+                if end == state.length:
+                    state = await self.complete(state, session)
+                return state, end
         except Locked as exc:
             raise UploadLocked("another request is writing to this upload") from exc
 

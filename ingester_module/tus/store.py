@@ -1,8 +1,9 @@
 """The tus staging directory: one upload = ``<id>.part`` (bytes) + ``<id>.json`` (state).
 
 The staging directory survives a restart (and is shared by replicas), so an upload
-resumes wherever it is continued. The offset is the length of ``<id>.part``, fsynced
-after every PATCH: a PATCH that was answered is never lost. A PATCH holds an exclusive
+resumes wherever it is continued. The offset is the length of ``<id>.part`` (one byte
+short while the complete file waits for its SE commit), fsynced after every PATCH: a
+PATCH that was answered is never lost. A PATCH holds an exclusive
 ``flock`` on ``<id>.lock``, so two requests (or two replicas) never append at once.
 State changes are written to a temp file and renamed over ``<id>.json``.
 """
@@ -91,13 +92,24 @@ class TusStore:
             return None
         return UploadState(**raw)
 
-    def offset(self, state: UploadState) -> int:
-        if state.completed:
-            return state.length
+    def staged(self, state: UploadState) -> int:
+        """Bytes in ``<id>.part``."""
         try:
             return self._path(state.id, ".part").stat().st_size
         except FileNotFoundError:
             return 0
+
+    def offset(self, state: UploadState) -> int:
+        """The offset clients are told (HEAD, PATCH answers).
+
+        Every byte staged but the file not yet committed to an SE (its commit failed, or
+        the ingester died during it) reads as one byte short: tus has no state for
+        "received, not stored", and a client told the full length would never send the
+        request that retries the commit. It sends the last byte again instead.
+        """
+        if state.completed:
+            return state.length
+        return min(self.staged(state), max(state.length - 1, 0))
 
     def part_path(self, upload_id: str) -> Path:
         return self._path(upload_id, ".part")

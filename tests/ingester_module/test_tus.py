@@ -13,11 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from tusclient import client as tus_client
+from tusclient.exceptions import TusUploadFailed
 from tusclient.uploader import Uploader
 
+from shared.discovery import StorageElementInfo
 from tests.ingester_module.conftest import Fleet, bearer, copies_on
 from tests.support.processes import REPO
+from tests.support.servers import free_port
 from tests.support.tokens import TestKeys
 
 TUS = {"Tus-Resumable": "1.0.0"}
@@ -267,3 +271,74 @@ async def test_tus_uploads_expire(fleet: Fleet, ingester: Any, keys: TestKeys) -
         assert patch.status_code == 410
         assert await app.state.tus.cleanup() == 1
         assert (await client.head(location, headers={**TUS, **bearer(token)})).status_code == 404
+
+
+async def test_a_failed_commit_is_retried_when_the_client_resumes(
+    fleet: Fleet, database_url: str, keys: TestKeys, tmp_path: Path
+) -> None:
+    [se] = await fleet.start_ses(("edit-tus", "edit", 10, 0))
+    ingester = fleet.start_ingester(database_url)
+    token = keys.user()
+    source = tmp_path / "file.bin"
+    sha = _payload(source, 3 * MIB)
+    endpoint = f"{ingester.url}/api/v1/tus/"
+    c = tus_client.TusClient(endpoint, headers={"Authorization": f"Bearer {token}"})
+    se.process.kill()  # every byte reaches the staging directory, the commit to an SE fails
+
+    def first_try() -> str:
+        with source.open("rb") as stream:
+            uploader = Sha256Uploader(
+                file_stream=stream, client=c, chunk_size=MIB, metadata={"filename": "late.bin"}
+            )
+            with pytest.raises(TusUploadFailed) as failed:
+                uploader.upload()
+            assert failed.value.status_code == 503
+            url: str = uploader.url
+        return url
+
+    upload_url = await asyncio.to_thread(first_try)
+    head = await asyncio.to_thread(_head, upload_url, token)
+    # Not done: one byte short, so a resuming client sends the last byte and retries the commit.
+    assert head.headers["upload-offset"] == str(3 * MIB - 1) and "artstore-file-id" not in head.headers
+
+    se.process.start()
+
+    def resume() -> dict[str, str]:
+        with source.open("rb") as stream:
+            uploader = Sha256Uploader(
+                file_stream=stream, client=c, url=upload_url, chunk_size=MIB, upload_checksum=True
+            )
+            assert uploader.offset == 3 * MIB - 1
+            uploader.upload()
+        return dict(uploader.request.response_headers)
+
+    final = await asyncio.to_thread(resume)
+    file_id = final["artstore-file-id"]
+    head = await asyncio.to_thread(_head, upload_url, token)
+    assert head.headers["artstore-file-id"] == file_id and head.headers["upload-offset"] == str(3 * MIB)
+    stored = await copies_on(keys, se, file_id)
+    assert stored is not None and stored["sha256"] == sha and stored["size"] == 3 * MIB
+
+
+async def test_an_empty_patch_at_the_full_length_retries_a_failed_commit(
+    fleet: Fleet, ingester: Any, keys: TestKeys
+) -> None:
+    edit = fleet.se("edit-1")
+    token = keys.user()
+    data = b"staged, not stored" * 100
+    async with ingester() as (app, client):
+        live = app.state.discovery.all()
+        dead = {**edit.info(), "url": f"http://127.0.0.1:{free_port()}"}
+        app.state.discovery.replace([StorageElementInfo.from_dict(dead)])
+        location = (await _create(client, token, len(data), filename="retry.txt")).headers["location"]
+        failed = await client.patch(location, headers=_patch_headers(token, 0, data), content=data)
+        assert failed.status_code == 503 and failed.json()["code"] == "no_storage_available"
+        head = await client.head(location, headers={**TUS, **bearer(token)})
+        assert head.headers["upload-offset"] == str(len(data) - 1)
+        app.state.discovery.replace(live)
+        retried = await client.patch(location, headers=_patch_headers(token, len(data)), content=b"")
+        assert retried.status_code == 204, retried.text
+        assert retried.headers["upload-offset"] == str(len(data))
+        file_id = retried.headers["artstore-file-id"]
+    stored = await copies_on(keys, edit, file_id)
+    assert stored is not None and stored["sha256"] == hashlib.sha256(data).hexdigest()
