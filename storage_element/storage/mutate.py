@@ -18,7 +18,7 @@ from storage_element.errors import Archived, FileNotFound, LegalHold, ModeForbid
 from storage_element.index.repository import mark_verified
 from storage_element.mode.rules import ALLOWED
 from storage_element.storage import codec
-from storage_element.storage.crash import crash_point
+from storage_element.storage.crash import crash_path, crash_point
 from storage_element.storage.events import intent_event
 from storage_element.storage.layout import quarantine_key, sidecar_key
 from storage_element.storage.sidecar import Quarantine, Retention, Sidecar, check_limits, utcnow
@@ -97,7 +97,8 @@ async def update(store: Store, file_id: str, changes: dict[str, Any], *, actor: 
         rec = await store.wal.intent("update", file_id, keys, revision=new.revision, audit=event)
         crash_point("update_after_wal_intent")
         try:
-            await store.backend.put_small(sidecar_key(old.path), new.dump())  # the commit point
+            with crash_path("update"):
+                await store.backend.put_small(sidecar_key(old.path), new.dump())  # the commit point
         except Exception:
             if await store.backend.read_small(sidecar_key(old.path)) == old.dump():
                 await store.wal.aborted(rec)  # the old sidecar is intact: nothing changed
@@ -210,25 +211,38 @@ async def quarantine(
 ) -> Sidecar:
     """Move a corrupt copy's bytes aside and mark its sidecar ``corrupt`` (feed: upsert)."""
     qkey = quarantine_key(sidecar.path)
-    details = {"se_id": store.se_id, "expected_sha256": sidecar.sha256, "observed_sha256": observed}
-    event = intent_event("file.quarantine", sidecar.file_id, actor=actor, outcome="failure", details=details)
-    keys = {"data": sidecar.path, "quarantine": qkey}
-    rec = await store.wal.intent("quarantine", sidecar.file_id, keys, audit=event)
-    if observed is not None:
-        await store.backend.rename(sidecar.path, qkey)
-    data = sidecar.doc()
-    data["copy_state"] = "corrupt"
-    data["quarantine"] = Quarantine(
+    marker = Quarantine(
         detected_at=utcnow(),
         observed_sha256=observed,
         previous_state="pending" if sidecar.copy_state == "pending" else "committed",
     ).model_dump(mode="json")
-    new = Sidecar.load(data)
-    await store.backend.put_small(sidecar_key(sidecar.path), new.dump())
+    details = {"se_id": store.se_id, "expected_sha256": sidecar.sha256, "observed_sha256": observed}
+    event = intent_event("file.quarantine", sidecar.file_id, actor=actor, outcome="failure", details=details)
+    keys = {"data": sidecar.path, "quarantine": qkey}
+    # The marker travels in the intent: recovery marks the sidecar with the same one.
+    rec = await store.wal.intent("quarantine", sidecar.file_id, keys, marker=marker, audit=event)
+    crash_point("quarantine_after_wal_intent")
+    if observed is not None:
+        await store.backend.rename(sidecar.path, qkey)
+        crash_point("quarantine_after_data_move")
+    new = corrupt_sidecar(sidecar, marker)
+    with crash_path("quarantine"):
+        await store.backend.put_small(sidecar_key(sidecar.path), new.dump())
+    crash_point("quarantine_after_sidecar")
     await store.wal.committed(rec)
+    crash_point("quarantine_after_wal_commit")
     await store.index_change("upsert", sidecar.file_id, new, audit=event)
+    crash_point("quarantine_after_index")
     await store.wal.done(rec)
     return new
+
+
+def corrupt_sidecar(sidecar: Sidecar, marker: dict[str, Any]) -> Sidecar:
+    """``sidecar`` marked corrupt with the quarantine ``marker`` (feed: the copy is corrupt)."""
+    data = sidecar.doc()
+    data["copy_state"] = "corrupt"
+    data["quarantine"] = marker
+    return Sidecar.load(data)
 
 
 async def verify(store: Store, file_id: str, *, actor: Principal | None) -> tuple[bool, str | None]:

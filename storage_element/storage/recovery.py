@@ -20,6 +20,7 @@ from storage_element.index import repository as repo
 from storage_element.storage.backends.local import small_temp_name
 from storage_element.storage.events import finished_event
 from storage_element.storage.layout import quarantine_key
+from storage_element.storage.mutate import corrupt_sidecar
 from storage_element.storage.sidecar import Quarantine, Sidecar, utcnow
 from storage_element.storage.store import Store
 from storage_element.storage.wal import WalRecord
@@ -94,10 +95,9 @@ async def _quarantine(store: Store, rec: WalRecord) -> str:
         rec.keys["quarantine"]
     )
     if sidecar.copy_state != "corrupt" and moved:
-        data = sidecar.doc()
-        data["copy_state"] = "corrupt"
-        data["quarantine"] = Quarantine(detected_at=utcnow()).model_dump(mode="json")
-        sidecar = Sidecar.load(data)
+        # The intent's marker; an intent written before it travelled there has none.
+        marker = rec.extra.get("marker") or Quarantine(detected_at=utcnow()).model_dump(mode="json")
+        sidecar = corrupt_sidecar(sidecar, marker)
         await store.backend.put_small(rec.keys["data"] + ".attr.json", sidecar.dump())
     audit = finished_event(rec, sidecar) if sidecar.copy_state == "corrupt" else None
     changed = await _index_if_differs(store, rec.file_id, sidecar, audit)

@@ -14,24 +14,35 @@
 
 Crash points (``ARTSTORE_SE_CRASH_AT``) and the recovery of each:
 
-==========================  ===============================================================
-``put_after_wal_intent``    nothing written: the record is aborted
-``put_mid_stream``          temp file partly written: temp removed, record aborted
-``put_before_data_rename``  temp complete and fsynced: temp removed, record aborted
-``put_after_data_rename``   data without sidecar (garbage): data removed, record aborted
-``put_after_sidecar``       committed by the sidecar: rolled forward (indexed)
-``put_after_wal_commit``    committed, not indexed: indexed
-``put_after_index``         indexed, response lost: nothing to do; a retry answers 200
-``update_after_wal_intent`` sidecar unchanged: the index is refreshed from it
-``update_after_sidecar``    new sidecar in place: rolled forward (indexed)
-``update_after_wal_commit`` the same
-``update_after_index``      nothing to do
-``delete_after_wal_intent`` sidecar present: the delete never happened (aborted)
-``delete_after_sidecar``    sidecar gone (commit point): data removed, index row deleted
-``delete_after_data``       the same
-``delete_after_wal_commit`` the same
-``delete_after_index``      nothing to do
-==========================  ===============================================================
+===============================  ============================================================
+``put_after_wal_intent``         nothing written: the record is aborted
+``put_mid_stream``               temp file partly written: temp removed, record aborted
+``put_before_data_rename``       temp complete and fsynced: temp removed, record aborted
+``put_after_data_rename``        data without sidecar (garbage): data removed, record aborted
+``put_sidecar_temp``             the same, plus a complete temp sidecar: both removed
+``put_after_sidecar``            committed by the sidecar: rolled forward (indexed)
+``put_after_wal_commit``         committed, not indexed: indexed
+``put_after_index``              indexed, response lost: nothing to do; a retry answers 200
+``update_after_wal_intent``      sidecar unchanged: the index is refreshed from it
+``update_sidecar_temp``          the same, plus the new sidecar as a temp: removed
+``update_after_sidecar``         new sidecar in place: rolled forward (indexed)
+``update_after_wal_commit``      the same
+``update_after_index``           nothing to do
+``delete_after_wal_intent``      sidecar present: the delete never happened (aborted)
+``delete_after_sidecar``         sidecar gone (commit point): data removed, index row deleted
+``delete_after_data``            the same
+``delete_after_wal_commit``      the same
+``delete_after_index``           nothing to do
+``quarantine_after_wal_intent``  bytes in place, sidecar unchanged: nothing quarantined
+``quarantine_after_data_move``   bytes moved aside: the sidecar is marked corrupt, indexed
+``quarantine_sidecar_temp``      the same, plus the corrupt sidecar as a temp: removed
+``quarantine_after_sidecar``     marked corrupt: indexed
+``quarantine_after_wal_commit``  the same
+``quarantine_after_index``       nothing to do
+===============================  ============================================================
+
+``<path>_sidecar_temp`` is the local backend's sidecar temp file, fsynced and not yet
+renamed (:func:`storage_element.storage.crash.crash_step`).
 """
 
 from __future__ import annotations
@@ -51,7 +62,7 @@ from storage_element.errors import ChecksumMismatch, FileExists, LengthMismatch,
 from storage_element.mode.rules import ALLOWED
 from storage_element.storage import codec
 from storage_element.storage.backends.base import CHUNK, DataWriter
-from storage_element.storage.crash import crash_point
+from storage_element.storage.crash import crash_path, crash_point
 from storage_element.storage.events import finished_event, intent_event
 from storage_element.storage.layout import data_key, sidecar_key, storage_name
 from storage_element.storage.sidecar import Sidecar, utcnow
@@ -204,7 +215,8 @@ async def _write(store: Store, fields: dict[str, Any], body: Body, actor: Princi
                 **stored,
             }
         )
-        await store.backend.put_small(keys["sidecar"], sidecar.dump())  # 5: the commit point
+        with crash_path("put"):
+            await store.backend.put_small(keys["sidecar"], sidecar.dump())  # 5: the commit point
     except BaseException:
         # Not acknowledged: undo everything, even when the request is being cancelled
         # (a client that went away); what cannot be undone now, recovery undoes.

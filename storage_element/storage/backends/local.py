@@ -16,6 +16,7 @@ import anyio
 import anyio.to_thread
 
 from storage_element.storage.backends.base import CHUNK
+from storage_element.storage.crash import crash_step
 
 
 def _fsync_dir(path: Path) -> None:
@@ -129,6 +130,7 @@ class LocalBackend:
             f.flush()
             if self.fsync:
                 os.fsync(f.fileno())
+        crash_step("sidecar_temp")  # the temp is complete, the final name still the old one
         os.replace(temp, final)
         if self.fsync:
             _fsync_dir(final.parent)
