@@ -142,7 +142,9 @@ async def _stream(
     state: dict[str, Any] = {}
     body = Body(_bounded(chunks, uploader.max_bytes, state))
     reserve = source.reserve if source.length is None else None
-    ses = candidates(uploader.discovery, uploader.breakers, policy, source.length or 0)
+    # Room for the declared size: the exact length, else the bound the SE will reserve.
+    declared = source.length if source.length is not None else reserve or 0
+    ses = candidates(uploader.discovery, uploader.breakers, policy, declared)
 
     async def attempt(se: StorageElementInfo) -> tuple[int, dict[str, Any]]:
         return await uploader.storage.put_file(

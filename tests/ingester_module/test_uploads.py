@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from shared.discovery import StorageElementInfo
 from tests.ingester_module.conftest import Fleet, bearer, copies_on, count_on
 from tests.support.fake_admin import FakeAdmin
 from tests.support.servers import Managed
@@ -239,3 +240,20 @@ async def test_uploads_keep_working_with_redis_stopped(
         assert raw.status_code == 201
         ready = await client.get("/health/ready")
         assert ready.json()["checks"]["redis"]["status"] != "ok"
+
+
+async def test_multipart_placement_skips_an_se_discovery_reports_too_full(
+    fleet: Fleet, ingester: Any, keys: TestKeys
+) -> None:
+    rw1, rw2 = fleet.se("rw-1"), fleet.se("rw-2")
+    # Discovery says rw-1 (preferred) has 1 KiB left; the request's Content-Length is larger.
+    nearly_full = {**rw1.info(), "capacity": {"total": 10 * 1024 * 1024, "free": 1024}}
+    async with ingester() as (app, client):
+        app.state.discovery.replace(
+            [StorageElementInfo.from_dict(nearly_full), StorageElementInfo.from_dict(rw2.info())]
+        )
+        response = await _multipart(client, keys.user(), retention_policy="permanent")
+        assert response.status_code == 201, response.text
+        assert response.json()["storage_element_id"] == "rw-2"  # not even asked: the size was known
+        small = await _multipart(client, keys.user(), data=b"tiny", retention_policy="permanent")
+        assert small.json()["storage_element_id"] == "rw-1"  # a file that fits still goes there
