@@ -50,7 +50,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -64,7 +63,7 @@ from storage_element.storage import codec
 from storage_element.storage.backends.base import CHUNK, DataWriter
 from storage_element.storage.crash import crash_path, crash_point
 from storage_element.storage.events import finished_event, intent_event
-from storage_element.storage.layout import data_key, sidecar_key, storage_name
+from storage_element.storage.layout import data_key, sidecar_key, storage_name, temp_key
 from storage_element.storage.sidecar import Sidecar, utcnow
 from storage_element.storage.store import Store
 
@@ -178,8 +177,7 @@ async def _write(store: Store, fields: dict[str, Any], body: Body, actor: Princi
     file_id = str(fields["file_id"])
     name = storage_name(str(fields["original_filename"]), file_id)
     key = data_key(now, name)
-    directory = key.rsplit("/", 1)[0]
-    keys = {"data": key, "temp": f"{directory}/.{name}.tmp-{uuid.uuid4().hex}", "sidecar": sidecar_key(key)}
+    keys = {"data": key, "temp": temp_key(key), "sidecar": sidecar_key(key)}
     event = intent_event("file.upload", file_id, actor=actor, details={"se_id": store.se_id})
     rec = await store.wal.intent("put", file_id, keys, audit=event)  # 2: fsynced before any byte
     crash_point("put_after_wal_intent")

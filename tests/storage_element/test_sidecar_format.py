@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from storage_element.storage.layout import data_key, storage_name
+from storage_element.storage.backends.local import small_temp_name
+from storage_element.storage.layout import MAX_NAME_BYTES, data_key, sidecar_key, storage_name, temp_key
 from storage_element.storage.mutate import apply_changes
 from storage_element.storage.sidecar import Sidecar, record
 from tests.storage_element.conftest import SE
@@ -105,3 +107,33 @@ def test_storage_names_are_bounded_and_keep_unicode() -> None:
     name = storage_name("я" * 500 + ".txt", "ID")
     stem = name.removesuffix("_ID.txt")
     assert len(stem.encode()) <= 120 and set(stem) == {"я"}
+
+
+LONGEST_ID = "L" + "x" * 127  # 128 characters, the most a file id may have
+LONG_NAME = "Отчёт_" * 26 + "ёёёёё.pdf"  # 300 bytes of UTF-8
+
+
+def test_every_name_made_from_a_storage_name_fits_a_file_name() -> None:
+    assert len(LONG_NAME.encode()) == 300
+    name = storage_name(LONG_NAME, LONGEST_ID)
+    assert name.endswith(f"_{LONGEST_ID}.pdf") and name.startswith("Отчёт_Отчёт_")
+    assert len(name.encode()) <= MAX_NAME_BYTES
+    key = data_key(datetime(2026, 1, 2, 3, tzinfo=UTC), name)
+    on_disk = [name, temp_key(key).rsplit("/", 1)[1], sidecar_key(name), small_temp_name(sidecar_key(name))]
+    assert max(len(n.encode()) for n in on_disk) <= 255
+
+
+async def test_the_longest_id_with_a_long_unicode_name_is_stored(se: SE) -> None:
+    """A 128-character id with a 300-byte name used to make a temp name over 255 bytes (500)."""
+    r = await se.put(LONGEST_ID, b"long name", original_filename=LONG_NAME)
+    assert r.status_code == 201, r.text
+    assert r.json()["original_filename"] == LONG_NAME
+    (path,) = se.settings.root.rglob("*.attr.json")
+    written = Sidecar.load(path.read_bytes())
+    assert written.original_filename == LONG_NAME
+    assert written.storage_name == storage_name(LONG_NAME, LONGEST_ID)
+    assert all(len(p.name.encode()) <= 255 for p in se.settings.root.rglob("*"))
+    content = await se.client.get(f"/api/v1/files/{LONGEST_ID}/content", headers=se.auth())
+    assert content.status_code == 200 and content.content == b"long name"
+    retry = await se.put(LONGEST_ID, b"long name", original_filename=LONG_NAME)
+    assert retry.status_code == 200
