@@ -148,7 +148,9 @@ def _start_background(app: FastAPI, settings: Settings, core: Any) -> list[async
     tasks: list[asyncio.Task[Any]] = []
     for n in range(settings.saga_workers):
         tasks.append(asyncio.create_task(app.state.saga_worker.run(), name=f"saga-worker-{n}"))
-    deliverer = OutboxDeliverer(core.sessions, core.http, app.state.tokens, settings.admin_url)
+    deliverer = OutboxDeliverer(
+        core.sessions, core.http, app.state.tokens, settings.admin_url, registry=app.state.metrics.registry
+    )
     app.state.outbox = deliverer
     tasks.append(asyncio.create_task(deliverer.run(), name="audit-outbox"))
     tasks.append(

@@ -89,6 +89,9 @@ async def test_transfer_delete_and_metadata_changes_are_audited_through_the_outb
         )
         assert await copies_on(keys, fleet.se("edit-1"), draft) is None
         rows = await _all_delivered(database_url)
+        # Nothing was refused for good, and the parked counter is on the app's /metrics.
+        metrics = (await client.get("/metrics")).text
+        assert "artstore_audit_events_parked_total 0.0" in metrics, metrics
 
     # The outbox: one row per action, in the order they happened, all delivered.
     events = [json.loads(row["event"]) for row in rows]  # asyncpg hands jsonb over as text
