@@ -38,6 +38,11 @@ async def active(session: AsyncSession, *, lock: bool = False) -> Generation | N
     if lock:
         query = query.with_for_update()
     row = (await session.execute(query)).first()
+    if row is None and lock:
+        # A reindex swapped generations while we waited for the old row's lock: Postgres
+        # re-checks only the row it waited for (no longer active), so look again; the
+        # new statement's snapshot sees the generation swapped in.
+        row = (await session.execute(query)).first()
     return None if row is None else Generation(row.generation, row.feed_epoch, row.last_seq)
 
 

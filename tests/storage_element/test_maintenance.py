@@ -15,7 +15,8 @@ from sqlalchemy import make_url
 
 from shared.discovery import SE_CHANGES_CHANNEL
 from shared.outbox import outbox_table
-from storage_element.index.tables import files
+from storage_element.index import repository as repo
+from storage_element.index.tables import files, generations
 from storage_element.jobs import retention
 from storage_element.storage.backends.memory import MemoryBackend
 from storage_element.storage.sidecar import Sidecar
@@ -112,6 +113,29 @@ async def test_reindex_keeps_the_outbox_and_serves_reads(se: SE) -> None:
         assert await session.scalar(sa.select(sa.func.count()).select_from(outbox_table)) == outbox
     assert (await se.changes())["feed_epoch"] != epoch
     assert (await se.client.get("/api/v1/info", headers=se.admin())).json()["file_count"] == 4
+
+
+async def test_an_index_write_waiting_for_a_generation_swap_lands_in_the_new_one(se: SE) -> None:
+    """A writer that waited for the old generation's row lock while a reindex swapped
+    generations found no active generation (a 500 for a change already committed)."""
+    assert (await se.put("w1", b"one")).status_code == 201
+    sidecar = await se.store.find("w1")
+    assert sidecar is not None
+    async with se.store.sessions() as swap:  # the reindex's swap transaction, held open
+        old = await repo.active(swap, lock=True)
+        assert old is not None
+        new = await repo.create_generation(swap, active_now=False)
+        for generation, active in ((old.generation, False), (new.generation, True)):
+            await swap.execute(
+                sa.update(generations).where(generations.c.generation == generation).values(active=active)
+            )
+        await repo.upsert_file(swap, new.generation, sidecar)
+        writer = asyncio.create_task(se.store.index_change("upsert", "w1", sidecar))
+        await asyncio.sleep(0.5)
+        assert not writer.done()  # waiting for the old generation's row lock
+        await swap.commit()
+    assert await asyncio.wait_for(writer, 30) == (1, new.feed_epoch)
+    assert [i["file_id"] for i in (await se.changes())["items"]] == ["w1"]
 
 
 async def test_consistency_reports_differences(se: SE) -> None:
