@@ -27,15 +27,25 @@ class StorageElementClient:
         response = await self._call("GET", f"{base_url}/api/v1/info")
         if response.status_code != 200:
             raise StorageElementUnreachable(f"{base_url}/api/v1/info answered {response.status_code}")
-        body: dict[str, Any] = response.json()
+        body = _json_object(response)
+        if body is None:
+            raise StorageElementUnreachable(f"{base_url}/api/v1/info did not answer a JSON object")
         return body
 
     async def readiness(self, base_url: str) -> str:
         """``ok``, ``degraded`` or ``fail`` as the SE reports it."""
         response = await self._call("GET", f"{base_url}/health/ready")
-        status = response.json().get("status", "fail") if response.content else "fail"
-        return str(status)
+        body = _json_object(response)
+        return str(body.get("status", "fail")) if body is not None else "fail"
 
     async def forward(self, method: str, url: str, json: dict[str, Any] | None = None) -> httpx.Response:
         """Pass an operator's request on; the SE's own answer (and errors) go back as they are."""
         return await self._call(method, url, json=json)
+
+
+def _json_object(response: httpx.Response) -> dict[str, Any] | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None

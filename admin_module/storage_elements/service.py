@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from admin_module.audit import service as audit
@@ -38,6 +39,17 @@ class Forwarded:
     status: int
     body: Any
     media_type: str
+
+    @classmethod
+    def of(cls, response: httpx.Response) -> Forwarded:
+        """The SE's JSON answer; anything else is a broken SE (502), never an admin 500."""
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise StorageElementUnreachable(
+                f"{response.request.url} answered {response.status_code} without a JSON body"
+            ) from exc
+        return cls(response.status_code, body, response.headers.get("content-type", ""))
 
 
 def to_out(row: dict[str, Any]) -> StorageElementOut:
@@ -191,7 +203,7 @@ async def change_mode(
 ) -> tuple[Forwarded, int | None]:
     row = await get(session, se_id)
     response = await client.forward("POST", f"{row['url']}/api/v1/mode", json=body)
-    forwarded = Forwarded(response.status_code, response.json(), response.headers.get("content-type", ""))
+    forwarded = Forwarded.of(response)
     outcome = "success" if response.is_success else "failure"
     await audit.record(
         session,
@@ -237,13 +249,13 @@ async def maintenance(
         outcome="success" if response.is_success else "failure",
         details={"status": response.status_code},
     )
-    return Forwarded(response.status_code, response.json(), response.headers.get("content-type", ""))
+    return Forwarded.of(response)
 
 
 async def job(session: AsyncSession, client: StorageElementClient, se_id: str, job_id: str) -> Forwarded:
     row = await get(session, se_id)
     response = await client.forward("GET", f"{row['url']}/api/v1/maintenance/jobs/{job_id}")
-    return Forwarded(response.status_code, response.json(), response.headers.get("content-type", ""))
+    return Forwarded.of(response)
 
 
 async def _probe(client: StorageElementClient, row: dict[str, Any]) -> dict[str, Any]:

@@ -55,3 +55,40 @@ async def test_mode_change_accepted_by_the_se_is_recorded_when_info_then_fails(
         ).json()["items"]
         assert [(e["target"], e["outcome"]) for e in events] == [("se-gone", "success")]
         await se.http.aclose()
+
+
+class AnswersHtml(StorageElementClient):
+    """An SE behind a proxy that answers an error page instead of JSON."""
+
+    def __init__(self) -> None:
+        super().__init__(httpx.AsyncClient(), tokens=None)
+
+    async def info(self, base_url: str) -> dict[str, Any]:
+        return {"id": "se-html", "name": "Html", "mode": "rw", "allowed_operations": ["create", "read"]}
+
+    async def forward(self, method: str, url: str, json: dict[str, Any] | None = None) -> httpx.Response:
+        request = httpx.Request(method, url)
+        return httpx.Response(502, text="<html>Bad Gateway</html>", request=request)
+
+
+async def test_a_storage_element_answering_without_json_is_a_502_problem(
+    database_url: str, redis_url: str
+) -> None:
+    settings = admin_settings(database_url, redis_url, health_poll_seconds=3600)
+    async with running_admin(settings) as admin:
+        se = AnswersHtml()
+        admin.app.state.se_client = se
+        headers = await admin.headers()
+        api = admin.client
+        registered = await api.post(
+            "/api/v1/storage-elements", json={"url": "http://se-html.test:8010"}, headers=headers
+        )
+        assert registered.status_code == 201, registered.text
+        for path, body in (("mode", {"mode": "ro"}), ("maintenance/scrub", None)):
+            answer = await api.post(f"/api/v1/storage-elements/se-html/{path}", json=body, headers=headers)
+            assert answer.status_code == 502, answer.text
+            assert answer.headers["content-type"].startswith("application/problem+json")
+            assert answer.json()["code"] == "storage_element_unreachable"
+        row = (await api.get("/api/v1/storage-elements/se-html", headers=headers)).json()
+        assert row["mode"] == "rw"  # nothing was recorded on an answer that could not be read
+        await se.http.aclose()
