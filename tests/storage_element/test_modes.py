@@ -157,6 +157,43 @@ async def test_operation_matrix_over_http(start_se: Any, mode: str) -> None:
         assert info["mode"] == mode and ("create" in info["allowed_operations"]) == (mode in ("edit", "rw"))
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "allowed_on_rw"),
+    [
+        (FUTURE, PAST, False),
+        (FUTURE, FUTURE - timedelta(hours=1), False),
+        (FUTURE, FUTURE, True),
+        (FUTURE, FUTURE + timedelta(days=9), True),
+        (FUTURE, None, True),  # no TTL any more: kept longer
+        (None, PAST, True),  # nothing to shorten: deletable at any time already
+    ],
+)
+@pytest.mark.parametrize("mode", ["edit", "rw"])
+def test_a_temporary_files_ttl_is_never_shortened_on_rw(
+    mode: str, old: datetime | None, new: datetime | None, allowed_on_rw: bool
+) -> None:
+    sc = sidecar("temporary", old)
+    changes = {"retention": {"expires_at": new}}
+    if mode == "edit" or allowed_on_rw:
+        assert apply_changes(sc, changes, mode=mode).retention.expires_at == new
+    else:
+        with pytest.raises(ArtStoreError) as err:
+            apply_changes(sc, changes, mode=mode)
+        assert err.value.code == "retention_active"
+
+
+async def test_an_rw_se_refuses_to_shorten_a_ttl_and_keeps_the_file_as_it_was(se: SE) -> None:
+    expires = "2100-01-01T00:00:00Z"
+    await se.put("ttl", b"1", retention={"policy": "temporary", "expires_at": expires})
+    shorter = {"retention": {"expires_at": "2099-12-31T00:00:00Z"}}
+    refused = await se.client.patch("/api/v1/files/ttl", json=shorter, headers=se.auth())
+    assert refused.status_code == 409 and refused.json()["code"] == "retention_active"
+    rec = (await se.client.get("/api/v1/files/ttl", headers=se.auth())).json()
+    assert (rec["expires_at"], rec["revision"]) == (expires, 1)
+    longer = {"retention": {"expires_at": "2101-01-01T00:00:00Z"}}
+    assert (await se.client.patch("/api/v1/files/ttl", json=longer, headers=se.auth())).status_code == 200
+
+
 async def test_transitions_persist_audit_and_reach_the_feed(start_se: Any, se_settings: Any) -> None:
     settings = se_settings(initial_mode="rw")
     async with start_se(settings) as se:
