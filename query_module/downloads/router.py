@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
 from typing import Annotated, Any
 
+import anyio
 from fastapi import APIRouter, Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.responses import Response, StreamingResponse
+from starlette.types import Send
 
 from query_module.access import ReaderDep
 from query_module.catalog.reader import read_file
@@ -19,6 +22,23 @@ from shared.errors import Forbidden, Unauthorized
 
 router = APIRouter(tags=["downloads"])
 _bearer = HTTPBearer(auto_error=False)
+
+
+class ClosingStream(StreamingResponse):
+    """Closes its body however the response ends: when sending to a client that went away
+    fails or is cancelled, Starlette leaves the body generator suspended, and its cleanup
+    (the download's audit event with the bytes sent) would wait for the garbage collector."""
+
+    def __init__(self, body: AsyncGenerator[bytes, None], **kwargs: Any) -> None:
+        super().__init__(body, **kwargs)
+        self.body_generator = body
+
+    async def stream_response(self, send: Send) -> None:
+        try:
+            await super().stream_response(send)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self.body_generator.aclose()
 
 
 async def download_principal(
@@ -65,7 +85,7 @@ async def download(
     )
     if result.body is None:
         return Response(status_code=result.status, headers=result.headers)
-    return StreamingResponse(result.body, status_code=result.status, headers=result.headers)
+    return ClosingStream(result.body, status_code=result.status, headers=result.headers)
 
 
 @router.post("/api/v1/files/{file_id}/download-link", response_model=DownloadLink)

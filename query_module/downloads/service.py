@@ -16,7 +16,8 @@ A full (200) download is hashed while it streams and the last chunk is held back
 the digest is known: on a mismatch the transfer is aborted (the connection closes before
 the body completes), the SE is asked to re-verify the file (which quarantines it, so the
 flag comes back through the feed and survives any rebuild) and the event is audited.
-Every download is audited through the outbox (who, what, how many bytes).
+Every download is audited through the outbox (who, what, how many bytes), also one
+the client drops mid-body (with the bytes handed to the connection until then).
 
 The SE data path uses aiohttp, not the fleet's httpx client (as the ingester does, ADR
 0003): it costs a fraction of httpx's CPU per request and per byte, and the relay's CPU
@@ -29,12 +30,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
 import aiohttp
+import anyio
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from query_module.downloads.breaker import CircuitBreaker
@@ -87,7 +89,7 @@ class Storage:
 class Download:
     status: int
     headers: dict[str, str]
-    body: AsyncIterator[bytes] | None
+    body: AsyncGenerator[bytes, None] | None
     se_id: str
 
 
@@ -256,7 +258,7 @@ async def _stream(
     audit: Audit,
     *,
     verify: bool,
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     """Relay the body; the last chunk is held back until the digest of the whole is known.
 
     Chunk N is hashed in a worker thread while chunk N-1 is handed to the server, so
@@ -296,7 +298,8 @@ async def _stream(
         if storage.metrics is not None:
             storage.metrics.download_bytes.labels(se_id).inc(sent)
         if outcome != "aborted":
-            await audit("file.download", outcome, {**details, "bytes": sent, "verified": verify})
+            with anyio.CancelScope(shield=True):  # a client gone mid-body cancels the stream
+                await audit("file.download", outcome, {**details, "bytes": sent, "verified": verify})
 
 
 def _after_mismatch(storage: Storage, se_url: str, se_id: str, file_id: str) -> None:

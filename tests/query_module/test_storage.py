@@ -767,3 +767,37 @@ async def test_keyset_pages_over_uploads_return_each_file_once_while_uploads_con
             if not cursor:
                 break
         assert len(seen) == len(set(seen)) and set(first) <= set(seen)
+
+
+async def test_a_download_the_client_drops_is_audited_with_the_bytes_sent(
+    fleet: Fleet, query: QueryFactory, postgres_server: str, keys: TestKeys, fake_admin: FakeAdmin
+) -> None:
+    await fleet.start_ses(("rw-1", "rw"))
+    token = keys.user("USER", "alice")
+    data = os.urandom(32 * 1024 * 1024)
+    received = 3 * 1024 * 1024
+    async with stack(fleet, query, postgres_server, http=True) as (q, ingester):
+        rec = await upload(ingester, token, data, filename="dropped.bin", retention_policy="permanent")
+        await searchable(q, token, rec["file_id"])
+        url = httpx.URL(q.url or "")
+        reader, writer = await asyncio.open_connection(url.host, url.port)
+        writer.write(
+            f"GET /api/v1/files/{rec['file_id']}/download HTTP/1.1\r\nHost: {url.host}\r\n"
+            f"Authorization: Bearer {token}\r\n\r\n".encode()
+        )
+        await writer.drain()
+        assert (await reader.readuntil(b"\r\n\r\n")).startswith(b"HTTP/1.1 200")
+        assert await reader.readexactly(received) == data[:received]
+        writer.close()  # the client goes away mid-body
+        await writer.wait_closed()
+
+        async def audited() -> list[dict[str, Any]]:
+            await q.app.state.outbox.deliver_once()
+            return [e for e in fake_admin.audit_events if e["action"] == "file.download"]
+
+        (event,) = await eventually(audited, timeout=30)
+    assert event["service"] == "query_module" and event["target"] == rec["file_id"]
+    assert event["actor"]["username"] == "alice" and event["outcome"] != "success"
+    # What was handed to the connection: at least what arrived but for the chunk in flight.
+    chunk = q.app.state.settings.download_chunk_bytes
+    assert received - chunk <= event["details"]["bytes"] < len(data), event
