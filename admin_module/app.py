@@ -16,6 +16,8 @@ from pathlib import Path
 import anyio
 from fastapi import FastAPI
 
+from admin_module.audit import service as audit
+from admin_module.audit.chain import head_key
 from admin_module.audit.router import router as audit_router
 from admin_module.auth.ratelimit import RateLimiter
 from admin_module.auth.router import router as auth_router
@@ -59,6 +61,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         source = LocalJwksSource(ring, settings.database_url)
         async with core_resources(app, settings, migrations=MIGRATIONS, jwks_source=source) as core:
             source.bind(core.sessions)
+            core.sessions.configure(info={audit.HEAD_KEY: head_key(settings.kek())})
+            async with unit_of_work(core.sessions) as session:
+                await audit.ensure_head(session)
             hasher = await anyio.to_thread.run_sync(PasswordHasher, settings.bcrypt_rounds)
             app.state.key_ring, app.state.hasher = ring, hasher
             app.state.rate_limiter = RateLimiter(

@@ -118,6 +118,20 @@ audit_events = sa.Table(
     sa.Index("ix_audit_events_occurred", "occurred_at"),
 )
 
+# The newest link of the audit chain, MACed with a key derived from the key-encryption key
+# (which is not in the database): removing the newest rows, or appending rows outside the
+# admin module, leaves the chain's end and this head disagreeing (audit/chain.py).
+audit_chain_head = sa.Table(
+    "audit_chain_head",
+    metadata,
+    sa.Column("id", sa.SmallInteger, primary_key=True),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("hash", sa.Text, nullable=False),
+    sa.Column("mac", sa.Text, nullable=False),
+    sa.Column("updated_at", TZ, nullable=False),
+    sa.CheckConstraint("id = 1", name="ck_audit_chain_head_single_row"),
+)
+
 # Shared counters for the token endpoint's rate limit when Redis is absent.
 rate_limit_counters = sa.Table(
     "rate_limit_counters",

@@ -8,9 +8,10 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from admin_module.models import audit_events
+from admin_module.models import audit_chain_head, audit_events
 
 CHAIN_LOCK = 0x4152_5441_5544  # "ARTAUD": appends are serialised so the chain stays linear
 
@@ -26,6 +27,21 @@ async def tail(session: AsyncSession) -> tuple[int, str | None]:
         )
     ).first()
     return (0, None) if row is None else (int(row.seq), str(row.hash))
+
+
+async def head(session: AsyncSession) -> dict[str, Any] | None:
+    row = (await session.execute(sa.select(audit_chain_head))).mappings().first()
+    return dict(row) if row else None
+
+
+async def set_head(session: AsyncSession, *, seq: int, hash_: str, mac: str, now: datetime) -> None:
+    values = {"id": 1, "seq": seq, "hash": hash_, "mac": mac, "updated_at": now}
+    statement = pg_insert(audit_chain_head).values(values)
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["id"], set_={k: statement.excluded[k] for k in values}
+        )
+    )
 
 
 async def existing_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:

@@ -3,6 +3,7 @@ endpoint, and another service's outbox delivered to it."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -327,3 +328,56 @@ async def test_another_services_outbox_is_delivered_once_in_order(
     assert all(datetime.fromisoformat(e["occurred_at"]) <= datetime.now(UTC) for e in items)
     assert uuid.UUID(items[0]["id"])
     assert (await _verify(admin, headers))["ok"] is True
+
+
+async def test_removing_the_newest_rows_is_detected_by_the_chain_head(admin: Admin) -> None:
+    headers = await _some_activity(admin)
+    rows = await _full_rows(admin)
+    assert (await _verify(admin, headers))["ok"] is True
+    # The newest two rows go: no later row points at them, only the head remembers them.
+    await _tamper(admin, "DELETE FROM audit_events WHERE seq >= :s", s=rows[-2]["seq"])
+    report = await _verify(admin, headers)
+    assert report["ok"] is False and report["first_bad"] is None
+    assert report["first_bad_seq"] == rows[-3]["seq"] and report["checked"] == len(rows) - 2
+    assert "newest rows were removed" in report["reason"]
+    # Moving the head back as well needs the key-encryption key, which the database lacks.
+    async with admin.app.state.engine.begin() as conn:
+        await conn.execute(
+            sa.text("UPDATE audit_chain_head SET seq = :s, hash = :h"),
+            {"s": rows[-3]["seq"], "h": rows[-3]["hash"]},
+        )
+    report = await _verify(admin, headers)
+    assert report["ok"] is False and "head was edited" in report["reason"]
+    async with admin.app.state.engine.begin() as conn:
+        await conn.execute(sa.text("DELETE FROM audit_chain_head"))
+    report = await _verify(admin, headers)
+    assert report["ok"] is False and "head is missing" in report["reason"]
+
+
+async def test_a_well_chained_row_appended_in_sql_is_detected_by_the_chain_head(admin: Admin) -> None:
+    headers = await _some_activity(admin)
+    rows = await _full_rows(admin)
+    # Unlike the fork above, this row links properly to the last one: only the head tells.
+    forged = _forged(rows[1], seq=rows[-1]["seq"] + 1, prev_hash=rows[-1]["hash"])
+    async with admin.app.state.engine.begin() as conn:
+        await conn.execute(sa.insert(audit_events), [forged])
+    report = await _verify(admin, headers)
+    assert report["ok"] is False and report["checked"] == len(rows) + 1
+    assert "not written by the admin module" in report["reason"]
+
+
+async def test_verify_holds_while_events_keep_arriving(admin: Admin) -> None:
+    headers = await _some_activity(admin)
+
+    async def activity() -> None:
+        for attempt in range(15):
+            await admin.login("ann", f"wrong-password-{attempt:02}")
+
+    writer = asyncio.create_task(activity())
+    reports = []
+    while not writer.done():
+        reports.append(await _verify(admin, headers))
+    await writer
+    reports.append(await _verify(admin, headers))
+    assert len(reports) >= 2 and all(r["ok"] for r in reports), [r for r in reports if not r["ok"]]
+    assert reports[-1]["checked"] == len(await _rows(admin))
