@@ -74,7 +74,9 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
                     settings.service_client_id,
                     secret,
                 )
-                deliverer = OutboxDeliverer(core.sessions, core.http, tokens, settings.admin_url)
+                deliverer = OutboxDeliverer(
+                    core.sessions, core.http, tokens, settings.admin_url, registry=app.state.metrics.registry
+                )
                 tasks.append(asyncio.create_task(deliverer.run(), name="outbox"))
                 tasks += _fleet_tasks(settings, core.http, tokens)
             try:

@@ -191,6 +191,9 @@ async def test_audit_events_are_delivered_when_credentials_are_configured(
                 if any(e.get("action") == "file.upload" for e in received):
                     break
                 await asyncio.sleep(0.05)
+            # Nothing was refused for good, and the parked counter is on the SE's /metrics.
+            metrics = (await se.client.get("/metrics")).text
+            assert "artstore_audit_events_parked_total 0.0" in metrics, metrics
     upload = next(e for e in received if e.get("action") == "file.upload")
     assert upload["target"] == "audited" and upload["actor"]["username"] == "svc-ingester"
     assert upload["details"]["sha256"]
