@@ -39,6 +39,35 @@ describe('UsersPage', () => {
     ctl.expectOne((r) => r.url === 'http://a/api/v1/users').flush({ items: [], next_cursor: null });
   });
 
+  it('says when a directory sync was aborted and changed nothing', async () => {
+    const ctl = setup();
+    const fixture = TestBed.createComponent(UsersPage);
+    fixture.detectChanges();
+    ctl.expectOne((r) => r.url === 'http://a/api/v1/users').flush({ items: [], next_cursor: null, total: 0 });
+    const reason = 'the users base ou=users,dc=artstore,dc=local does not exist';
+    ctl.expectOne('http://a/api/v1/ldap/status').flush({
+      enabled: true, connection: { state: 'up' }, sync_interval_seconds: 900, sync_max_deactivation_ratio: 0.5, urls: [],
+      last_sync: { at: '2026-12-06T10:00:00Z', outcome: 'failure', created: 0, updated: 0, deactivated: 0, errors: [reason], aborted: reason },
+    });
+    await settle(fixture);
+    const el: HTMLElement = fixture.nativeElement;
+    expect(el.querySelector('[data-testid=ldap-aborted]')?.textContent).toContain(reason);
+
+    (Array.from(el.querySelectorAll('button')).find((b) => b.textContent?.includes('Sync now')) as HTMLButtonElement).click();
+    const sync = ctl.expectOne('http://a/api/v1/ldap/sync');
+    expect(sync.request.method).toBe('POST');
+    sync.flush({ created: 0, updated: 0, deactivated: 0, unchanged: 0, errors: [reason], aborted: reason });
+    await settle(fixture);
+    // The page reloads its list and the directory status after a sync.
+    ctl.match((r) => r.url === 'http://a/api/v1/users').forEach((r) => r.flush({ items: [], next_cursor: null }));
+    ctl.match('http://a/api/v1/ldap/status').forEach((r) => r.flush({ enabled: true, connection: { state: 'up' } }));
+    await settle(fixture);
+    const result = el.querySelector('[data-testid=sync-result]');
+    expect(result?.textContent).toContain('Sync aborted, nothing was changed');
+    expect(result?.textContent).not.toContain('Sync finished');
+    expect(result?.classList).toContain('error');
+  });
+
   it('shows a problem+json failure as a clear message', async () => {
     const ctl = setup();
     const fixture = TestBed.createComponent(UsersPage);

@@ -827,6 +827,8 @@ export interface components {
         };
         /** LastSync */
         LastSync: {
+            /** Aborted */
+            aborted?: string | null;
             /**
              * At
              * Format: date-time
@@ -864,6 +866,8 @@ export interface components {
             last_sync?: components["schemas"]["LastSync"] | null;
             /** Sync Interval Seconds */
             sync_interval_seconds: number;
+            /** Sync Max Deactivation Ratio */
+            sync_max_deactivation_ratio: number;
             /** Urls */
             urls: string[];
         };
@@ -1090,9 +1094,12 @@ export interface components {
         };
         /**
          * SyncReport
-         * @description What one sync did. ``errors`` lists entries it could not apply, one line each.
+         * @description What one sync did. ``errors`` lists entries it could not apply, one line each;
+         *     ``aborted`` says why a run changed nothing at all (a missing base, too many deactivations).
          */
         SyncReport: {
+            /** Aborted */
+            aborted?: string | null;
             /**
              * Created
              * @default 0
