@@ -122,7 +122,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 )
                 app.state.health.add("feeds", _feeds_check(app, settings), required=False)
                 app.state.outbox = OutboxDeliverer(
-                    core.sessions, core.http, app.state.tokens, settings.admin_url
+                    core.sessions,
+                    core.http,
+                    app.state.tokens,
+                    settings.admin_url,
+                    registry=app.state.metrics.registry,
                 )
                 tasks = [
                     asyncio.create_task(feeds.run(), name="feeds"),

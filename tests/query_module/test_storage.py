@@ -796,6 +796,9 @@ async def test_a_download_the_client_drops_is_audited_with_the_bytes_sent(
             return [e for e in fake_admin.audit_events if e["action"] == "file.download"]
 
         (event,) = await eventually(audited, timeout=30)
+        # Nothing was refused for good, and the parked counter is on the query module's /metrics.
+        metrics = (await q.client.get("/metrics")).text
+        assert "artstore_audit_events_parked_total 0.0" in metrics, metrics
     assert event["service"] == "query_module" and event["target"] == rec["file_id"]
     assert event["actor"]["username"] == "alice" and event["outcome"] != "success"
     # What was handed to the connection: at least what arrived but for the chunk in flight.
