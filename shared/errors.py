@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.logging import request_id_var
@@ -170,7 +171,16 @@ class UnhandledErrorMiddleware:
             await _internal_error(scope, exc)(scope, receive, send)
 
 
+async def _client_gone(_: Request, exc: Exception) -> JSONResponse:
+    # The client went away while its body was being read: nothing to answer anyone, but not
+    # a failure of ours either. Whatever was being written has been undone by the time the
+    # exception arrives here (the write paths clean up on any error).
+    log.info("client_disconnected")
+    return problem(400, "client_disconnected", "Client disconnected", "the request body ended early")
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(ArtStoreError, _artstore_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

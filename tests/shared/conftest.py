@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager, contextmanager
 from typing import Any, Literal
 
 import uvicorn
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from starlette.types import ASGIApp
 
 from shared.app import build_app
@@ -73,9 +73,10 @@ PROBE_LOGGER = "artstore.probe"
 
 
 def probe_app(service: str = "probe_service", **overrides: Any) -> FastAPI:
-    """An app built the way every service builds its own (``build_app``), with three routes:
+    """An app built the way every service builds its own (``build_app``), with four routes:
     ``/probe`` logs ``probe_event`` and answers 200, ``/probe/denied`` raises a domain 401,
-    ``/probe/broken`` fails with an unexpected exception (a 500)."""
+    ``/probe/broken`` fails with an unexpected exception (a 500); ``/probe/upload`` counts the
+    bytes of its body."""
     settings = ServiceSettings(env="test", **overrides)
 
     @asynccontextmanager
@@ -96,5 +97,9 @@ def probe_app(service: str = "probe_service", **overrides: Any) -> FastAPI:
     @app.get("/probe/broken")
     async def broken() -> None:
         raise RuntimeError("probe failure")
+
+    @app.post("/probe/upload")
+    async def upload(request: Request) -> dict[str, int]:
+        return {"bytes": sum([len(chunk) async for chunk in request.stream()])}
 
     return app

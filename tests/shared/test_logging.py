@@ -3,6 +3,7 @@ context; the request id is taken from ``X-Request-ID`` (or made) and echoed."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -16,6 +17,7 @@ import pytest
 
 from shared.logging import JsonFormatter
 from tests.shared.conftest import PROBE_LOGGER, preserved_logging, probe_app, serve
+from tests.support.waiting import eventually
 
 SERVICE = "probe_service"
 HEX32 = re.compile(r"^[0-9a-f]{32}$")
@@ -119,3 +121,29 @@ async def test_an_unexpected_error_is_logged_and_answered_with_the_request_id(pr
     metrics = (await probe.client.get("/metrics")).text
     counted = f'{{method="GET",route="/probe/broken",service="{SERVICE}",status="500"}} 1.0'
     assert "artstore_http_requests_total" + counted in metrics, metrics
+
+
+async def test_a_client_that_goes_away_mid_body_is_no_internal_error(probe: Probe) -> None:
+    url = probe.client.base_url
+    _, writer = await asyncio.open_connection(url.host, url.port)
+    writer.write(
+        f"POST /probe/upload HTTP/1.1\r\nHost: {url.host}\r\nContent-Length: 1000000\r\n\r\n".encode()
+        + b"x" * 1000
+    )
+    await writer.drain()
+    writer.close()  # 1,000 of the 1,000,000 bytes it announced
+    await writer.wait_closed()
+
+    async def counted() -> str:
+        metrics = (await probe.client.get("/metrics")).text
+        return metrics if 'route="/probe/upload"' in metrics else ""
+
+    metrics = await eventually(counted, timeout=30)
+    labels = f'{{method="POST",route="/probe/upload",service="{SERVICE}",status="400"}} 1.0'
+    assert "artstore_http_requests_total" + labels in metrics, metrics
+    assert 'status="500"' not in metrics
+    events = [line["event"] for line in probe.lines()]
+    assert "client_disconnected" in events and "unhandled_error" not in events
+    # A whole body is read as before.
+    whole = await probe.client.post("/probe/upload", content=b"y" * 5000)
+    assert whole.status_code == 200 and whole.json() == {"bytes": 5000}
