@@ -23,7 +23,8 @@ import binascii
 import hashlib
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -253,15 +254,17 @@ class Tus:
         """Send the staged file to an SE; answer only after the SE committed it."""
         principal = principal_of(state.owner)
         filename, content_type, fields = fields_of(state.metadata)
-        source = uploads.Source(self._read(state), filename, content_type, length=state.length, via="tus")
-        stored = await uploads.upload(
-            uploader=self.uploader,
-            session=session,
-            principal=principal,
-            fields=fields,
-            source=source,
-            file_id=state.file_id,
-        )
+        # aclosing: when the SE fails mid-file, the staged file is closed now, not by the GC.
+        async with aclosing(self._read(state)) as staged:
+            source = uploads.Source(staged, filename, content_type, length=state.length, via="tus")
+            stored = await uploads.upload(
+                uploader=self.uploader,
+                session=session,
+                principal=principal,
+                fields=fields,
+                source=source,
+                file_id=state.file_id,
+            )
         state.completed, state.record = True, stored
         state.expires_at = (datetime.now(UTC) + self.expiration).isoformat()  # how long HEAD repeats the id
         await anyio.to_thread.run_sync(self.store.save, state)
@@ -269,7 +272,7 @@ class Tus:
         log.info("tus_upload_committed", extra={"upload_id": state.id, "file_id": state.file_id})
         return state
 
-    async def _read(self, state: UploadState) -> AsyncIterator[bytes]:
+    async def _read(self, state: UploadState) -> AsyncGenerator[bytes, None]:
         async with await anyio.open_file(self.store.part_path(state.id), "rb") as f:
             while chunk := await f.read(WRITE_BUFFER):
                 yield chunk
