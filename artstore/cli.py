@@ -161,8 +161,11 @@ def up(var: Path, with_ui: bool, port_offset: int = 0) -> int:
         print(f"\nstart-up failed: {exc}")
         return 1
     finally:
-        supervisor.stop_all()
-        postgres.stop()
+        try:
+            if killed := supervisor.stop_all():
+                print(f"killed after the shutdown grace period: {', '.join(killed)}")
+        finally:
+            postgres.stop()
         print("stopped.")
 
 

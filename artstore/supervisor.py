@@ -64,17 +64,29 @@ class Supervisor:
                 return service
         return None
 
-    def stop_all(self, timeout: float = 15) -> None:
+    def stop_all(self, timeout: float = 15, kill_timeout: float = 60) -> list[str]:
+        """SIGTERM to every service, SIGKILL to any still running after ``timeout`` seconds.
+
+        Returns the names of the services that had to be killed. Never raises: the caller
+        still has the embedded Postgres to stop. A process blocked in disk I/O (an fsync on
+        a busy disk) dies only when that call returns, so a killed one gets ``kill_timeout``
+        seconds more before it is reported as still running."""
         for _, process, _ in reversed(self.running):
             if process.poll() is None:
                 with contextlib.suppress(ProcessLookupError):
                     process.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + timeout
-        for _, process, log in reversed(self.running):
+        killed: list[str] = []
+        for service, process, log in reversed(self.running):
             try:
                 process.wait(max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
+                killed.append(service.name)
                 process.kill()
-                process.wait(5)
+                try:
+                    process.wait(kill_timeout)
+                except subprocess.TimeoutExpired:
+                    print(f"{service.name} (pid {process.pid}) is still running after SIGKILL")
             log.close()
         self.running.clear()
+        return killed
