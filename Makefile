@@ -5,6 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 UV_VERSION := 0.13.8
 export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
+PY_SOURCES := shared admin_module storage_element ingester_module query_module artstore tests bench
 
 .DEFAULT_GOAL := help
 
@@ -32,7 +33,7 @@ migrate: install ## apply every service's migrations to the configured databases
 
 lint: install ## ruff and mypy
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check shared admin_module storage_element ingester_module query_module artstore tests bench || true
+	$(BIN)/ruff format --check $(PY_SOURCES)
 	$(BIN)/mypy
 
 ui: ## build the admin UI and run its unit tests (needs Node.js 20+ and npm)
@@ -43,6 +44,7 @@ ui: ## build the admin UI and run its unit tests (needs Node.js 20+ and npm)
 
 test: install ui ## lint, UI unit tests and build, then unit, integration and end-to-end tests against real servers
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check $(PY_SOURCES)
 	$(BIN)/mypy
 	$(BIN)/pytest
 
