@@ -27,6 +27,7 @@ import httpx
 import sqlalchemy as sa
 from prometheus_client import CollectorRegistry, Counter
 from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.auth import Principal
@@ -133,11 +134,17 @@ def audit_event(
     }
 
 
-async def record(session: AsyncSession, event: dict[str, Any]) -> None:
-    """Add ``event`` to the outbox inside the caller's transaction."""
-    await session.execute(
-        sa.insert(outbox_table).values(id=uuid.UUID(event["id"]), created_at=datetime.now(UTC), event=event)
+async def record(session: AsyncSession, event: dict[str, Any], *, once: bool = False) -> None:
+    """Add ``event`` to the outbox inside the caller's transaction.
+
+    ``once``: skip it when its id is there already, for work that may be finished twice
+    (the SE's recovery after recovery, a retried index step) but must be audited once."""
+    statement = pg_insert(outbox_table).values(
+        id=uuid.UUID(event["id"]), created_at=datetime.now(UTC), event=event
     )
+    if once:
+        statement = statement.on_conflict_do_nothing(index_elements=[outbox_table.c.id])
+    await session.execute(statement)
 
 
 class RefusedEvents(Exception):

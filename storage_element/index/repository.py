@@ -17,7 +17,6 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.outbox import outbox_table
 from storage_element.index.tables import changes, files, generations
 from storage_element.storage.sidecar import Sidecar
 
@@ -132,17 +131,6 @@ async def append_change(
         )
     )
     return seq
-
-
-async def record_event_once(session: AsyncSession, event: dict[str, Any]) -> None:
-    """Add ``event`` to the audit outbox unless its id is there already: a change finished
-    twice (recovery after recovery, a retried index step) is audited once (storage/events.py).
-    The insert of ``shared.outbox.record``, made idempotent on the event id."""
-    await session.execute(
-        insert(outbox_table)
-        .values(id=uuid.UUID(event["id"]), created_at=_now(), event=event)
-        .on_conflict_do_nothing(index_elements=[outbox_table.c.id])
-    )
 
 
 async def get_doc(session: AsyncSession, file_id: str) -> dict[str, Any] | None:

@@ -6,7 +6,7 @@ docs/formats/wal.md). Whoever finishes the change, the request itself, a later u
 the same id (``writer._finish_unindexed``) or recovery after a crash, records the event
 from the intent, with what only the stored copy knows (an upload's size, sha256 and copy
 state) added from the sidecar. The outbox keeps an event id once
-(:func:`storage_element.index.repository.record_event_once`), so finishing a change twice
+(``shared.outbox.record(..., once=True)``), so finishing a change twice
 records nothing more. An intent written before events travelled in the WAL has none: its
 change is finished without an event, as it was then.
 """

@@ -25,6 +25,7 @@ from typing import Any
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared import outbox
 from shared.db import unit_of_work
 from shared.discovery import SE_CHANGES_CHANNEL
 from storage_element.index import repository as repo
@@ -143,7 +144,7 @@ class Store:
                     seq = await repo.append_change(session, gen.generation, "delete", file_id=change.file_id)
                 seqs.append(seq)
                 if change.audit is not None:
-                    await repo.record_event_once(session, change.audit)
+                    await outbox.record(session, change.audit, once=True)
         return seqs, gen.feed_epoch
 
     async def notify(self, seq: int, op: str, feed_epoch: str) -> None:
