@@ -8,11 +8,12 @@ handler returns and rolls back when it raises (STYLE.md habit 4). Background job
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated
 
+import sqlalchemy as sa
 from fastapi import Depends, Request
 from sqlalchemy import make_url, text
 from sqlalchemy.exc import DBAPIError
@@ -47,6 +48,35 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 # sees a 2xx for a change whose commit then failed (FastAPI's default scope for dependencies
 # with yield is the whole request, which ends after the response went out).
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+def insert_on_conflict(
+    table: sa.Table,
+    columns: Sequence[str],
+    *,
+    conflict: Sequence[str],
+    update: Sequence[str] = (),
+) -> sa.TextClause:
+    """``INSERT INTO table (columns) VALUES (:columns) ON CONFLICT (conflict) DO UPDATE SET
+    each of update = EXCLUDED.it`` (``DO NOTHING`` when ``update`` is empty), built once.
+
+    SQLAlchemy cannot cache the compiled SQL of ``postgresql.insert(...).on_conflict_*()``
+    (its cache key is None), so every execution of one compiles it again; on the upload
+    path that was the largest single cost in SQLAlchemy (docs/performance.md). A text
+    statement whose parameters carry the columns' types is compiled once, and executes
+    with one parameter dict or a list of them (executemany)."""
+    for name in (*columns, *conflict, *update):
+        if name not in table.c:
+            raise ValueError(f"{table.name} has no column {name}")
+    names = ", ".join(f'"{c}"' for c in columns)
+    values = ", ".join(f":{c}" for c in columns)
+    target = ", ".join(f'"{c}"' for c in conflict)
+    action = (
+        "DO UPDATE SET " + ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in update) if update else "DO NOTHING"
+    )
+    # Every name is a column of ``table`` (checked above), never a value: values are bound.
+    sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({values}) ON CONFLICT ({target}) {action}'  # noqa: S608
+    return sa.text(sql).bindparams(*(sa.bindparam(c, type_=table.c[c].type) for c in columns))
 
 
 async def ensure_database(url: str) -> None:

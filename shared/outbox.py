@@ -27,11 +27,10 @@ import httpx
 import sqlalchemy as sa
 from prometheus_client import CollectorRegistry, Counter
 from sqlalchemy.dialects.postgresql import JSONB, UUID
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.auth import Principal
-from shared.db import unit_of_work
+from shared.db import insert_on_conflict, unit_of_work
 from shared.logging import request_id_var
 from shared.service_token import ServiceTokenProvider
 
@@ -134,17 +133,25 @@ def audit_event(
     }
 
 
+_INSERT = sa.insert(outbox_table)
+_INSERT_ONCE = insert_on_conflict(outbox_table, ("id", "created_at", "event"), conflict=("id",))
+
+
 async def record(session: AsyncSession, event: dict[str, Any], *, once: bool = False) -> None:
     """Add ``event`` to the outbox inside the caller's transaction.
 
     ``once``: skip it when its id is there already, for work that may be finished twice
     (the SE's recovery after recovery, a retried index step) but must be audited once."""
-    statement = pg_insert(outbox_table).values(
-        id=uuid.UUID(event["id"]), created_at=datetime.now(UTC), event=event
-    )
-    if once:
-        statement = statement.on_conflict_do_nothing(index_elements=[outbox_table.c.id])
-    await session.execute(statement)
+    await record_many(session, [event], once=once)
+
+
+async def record_many(session: AsyncSession, events: list[dict[str, Any]], *, once: bool = False) -> None:
+    """:func:`record` for several events, in one statement."""
+    if not events:
+        return
+    now = datetime.now(UTC)
+    rows = [{"id": uuid.UUID(event["id"]), "created_at": now, "event": event} for event in events]
+    await session.execute(_INSERT_ONCE if once else _INSERT, rows)
 
 
 class RefusedEvents(Exception):

@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.db import insert_on_conflict
 from storage_element.index.tables import changes, files, generations
 from storage_element.storage.sidecar import Sidecar
 
@@ -93,11 +93,25 @@ def _row(generation: int, sc: Sidecar) -> dict[str, Any]:
     }
 
 
+_FILE_COLUMNS = tuple(
+    c.name for c in files.columns if c.name not in ("last_verified_at", "search")
+)  # every column _row fills
+_UPSERT_FILE = insert_on_conflict(
+    files,
+    _FILE_COLUMNS,
+    conflict=("generation", "file_id"),
+    update=tuple(c for c in _FILE_COLUMNS if c not in ("generation", "file_id")),
+)
+
+
 async def upsert_file(session: AsyncSession, generation: int, sc: Sidecar) -> None:
-    row = _row(generation, sc)
-    stmt = insert(files).values(**row)
-    update = {k: stmt.excluded[k] for k in row if k not in ("generation", "file_id")}
-    await session.execute(stmt.on_conflict_do_update(index_elements=["generation", "file_id"], set_=update))
+    await upsert_files(session, generation, [sc])
+
+
+async def upsert_files(session: AsyncSession, generation: int, sidecars: list[Sidecar]) -> None:
+    """Insert or replace the index rows of ``sidecars`` (distinct file ids), one statement."""
+    if sidecars:
+        await session.execute(_UPSERT_FILE, [_row(generation, sc) for sc in sidecars])
 
 
 async def delete_file(session: AsyncSession, generation: int, file_id: str) -> bool:
@@ -116,21 +130,43 @@ async def append_change(
     doc: dict[str, Any] | None = None,
     mode: str | None = None,
 ) -> int:
-    seq = int(
+    (seq,) = await append_changes(
+        session, generation, [{"op": op, "file_id": file_id, "doc": doc, "mode": mode}]
+    )
+    return seq
+
+
+async def append_changes(session: AsyncSession, generation: int, entries: list[dict[str, Any]]) -> list[int]:
+    """Append feed entries (each ``op`` with ``file_id``/``doc``/``mode``) in order; returns
+    their ``seq``s. One UPDATE takes the whole range from the generation's row (whose lock
+    the transaction holds until commit) and one statement inserts the rows."""
+    count = len(entries)
+    last = int(
         await session.scalar(
             sa.update(generations)
             .where(generations.c.generation == generation)
-            .values(last_seq=generations.c.last_seq + 1)
-            .returning(generations.c.last_seq)
+            .values(last_seq=generations.c.last_seq + sa.bindparam("count", type_=sa.BigInteger))
+            .returning(generations.c.last_seq),
+            {"count": count},
         )
         or 0
     )
-    await session.execute(
-        sa.insert(changes).values(
-            generation=generation, seq=seq, op=op, file_id=file_id, doc=doc, mode=mode, created_at=_now()
-        )
-    )
-    return seq
+    seqs = list(range(last - count + 1, last + 1))
+    now = _now()
+    rows = [
+        {
+            "generation": generation,
+            "seq": seq,
+            "op": entry["op"],
+            "file_id": entry.get("file_id"),
+            "doc": entry.get("doc"),
+            "mode": entry.get("mode"),
+            "created_at": now,
+        }
+        for seq, entry in zip(seqs, entries, strict=True)
+    ]
+    await session.execute(sa.insert(changes), rows)
+    return seqs
 
 
 async def get_doc(session: AsyncSession, file_id: str) -> dict[str, Any] | None:

@@ -128,23 +128,33 @@ class Store:
         await self.notify(seqs[-1], batch[-1].op, epoch)
 
     async def _write_changes(self, batch: list[_IndexChange]) -> tuple[list[int], str]:
-        seqs: list[int] = []
+        """One transaction for the whole batch, with a fixed number of statements: the
+        generation row's lock, the file rows (consecutive upserts in one statement), the
+        feed entries in one and their audit events in one."""
         async with unit_of_work(self.sessions) as session:
             gen = await repo.active(session, lock=True)
             if gen is None:
                 raise RuntimeError("the index has no active generation")
-            for change in batch:
+            upserts: list[Sidecar] = []
+            for change in batch:  # in order: a delete never overtakes an earlier upsert
                 if change.sidecar is not None:
-                    await repo.upsert_file(session, gen.generation, change.sidecar)
-                    seq = await repo.append_change(
-                        session, gen.generation, "upsert", file_id=change.file_id, doc=change.sidecar.doc()
-                    )
-                else:
-                    await repo.delete_file(session, gen.generation, change.file_id)
-                    seq = await repo.append_change(session, gen.generation, "delete", file_id=change.file_id)
-                seqs.append(seq)
-                if change.audit is not None:
-                    await outbox.record(session, change.audit, once=True)
+                    upserts.append(change.sidecar)
+                    continue
+                await repo.upsert_files(session, gen.generation, upserts)
+                upserts = []
+                await repo.delete_file(session, gen.generation, change.file_id)
+            await repo.upsert_files(session, gen.generation, upserts)
+            seqs = await repo.append_changes(
+                session,
+                gen.generation,
+                [
+                    {"op": "upsert", "file_id": c.file_id, "doc": c.sidecar.doc()}
+                    if c.sidecar is not None
+                    else {"op": "delete", "file_id": c.file_id}
+                    for c in batch
+                ],
+            )
+            await outbox.record_many(session, [c.audit for c in batch if c.audit is not None], once=True)
         return seqs, gen.feed_epoch
 
     async def notify(self, seq: int, op: str, feed_epoch: str) -> None:
