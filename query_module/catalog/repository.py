@@ -6,6 +6,7 @@ nothing commits.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -13,11 +14,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from query_module.catalog.records import Copy, assemble, copy_state, normalize, parse_time, search_text
 from query_module.models import catalog_copies, catalog_file_tags, catalog_files, feed_cursors
+from shared.db import insert_on_conflict
 
 
 @dataclass
@@ -40,14 +41,13 @@ async def try_lock_feed(session: AsyncSession, se_id: str) -> bool:
     return bool(await session.scalar(sa.select(sa.func.pg_try_advisory_xact_lock(lock_key(se_id)))))
 
 
+_NEW_CURSOR = insert_on_conflict(feed_cursors, ("se_id", "last_seq", "updated_at"), conflict=("se_id",))
+
+
 async def load_cursor(session: AsyncSession, se_id: str) -> Cursor:
     row = (await session.execute(sa.select(feed_cursors).where(feed_cursors.c.se_id == se_id))).first()
     if row is None:
-        await session.execute(
-            insert(feed_cursors)
-            .values(se_id=se_id, last_seq=0, updated_at=datetime.now(UTC))
-            .on_conflict_do_nothing()
-        )
+        await session.execute(_NEW_CURSOR, {"se_id": se_id, "last_seq": 0, "updated_at": datetime.now(UTC)})
         return Cursor(se_id, None, 0, None, None, False)
     return Cursor(row.se_id, row.feed_epoch, row.last_seq, row.mode, row.pass_id, row.sweep_pending)
 
@@ -81,6 +81,13 @@ async def list_cursors(session: AsyncSession) -> list[dict[str, Any]]:
     return [dict(r) for r in rows]
 
 
+@functools.cache
+def _upsert(table: sa.Table, columns: tuple[str, ...], key: tuple[str, ...]) -> sa.TextClause:
+    """Insert or replace by ``key``, compiled once per column set (shared.db.insert_on_conflict),
+    executed for a whole page at once (executemany)."""
+    return insert_on_conflict(table, columns, conflict=key, update=tuple(c for c in columns if c not in key))
+
+
 def copy_row(se_id: str, mode: str, pass_id: str, record: dict[str, Any]) -> dict[str, Any]:
     attributes = normalize(record)
     return {
@@ -99,14 +106,7 @@ async def upsert_copies(session: AsyncSession, rows: list[dict[str, Any]]) -> No
     """One statement for many copies (each ``(file_id, se_id)`` at most once)."""
     if not rows:
         return
-    stmt = insert(catalog_copies)
-    await session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[catalog_copies.c.file_id, catalog_copies.c.se_id],
-            set_={k: stmt.excluded[k] for k in rows[0] if k not in ("file_id", "se_id")},
-        ),
-        rows,  # executemany: one compiled statement whatever the page size
-    )
+    await session.execute(_upsert(catalog_copies, tuple(rows[0]), ("file_id", "se_id")), rows)
 
 
 async def upsert_copy(
@@ -172,18 +172,11 @@ async def refresh_files(session: AsyncSession, file_ids: Iterable[str]) -> None:
         await session.execute(sa.delete(catalog_files).where(catalog_files.c.file_id.in_(gone)))
     rows = [_file_row(r.record) for r in winners]
     if rows:
-        stmt = insert(catalog_files)
-        await session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[catalog_files.c.file_id],
-                set_={k: stmt.excluded[k] for k in rows[0] if k != "file_id"},
-            ),
-            rows,  # executemany: one compiled statement whatever the page size
-        )
+        await session.execute(_upsert(catalog_files, tuple(rows[0]), ("file_id",)), rows)
         tags = {(row["file_id"], tag) for row in rows for tag in row["tags"]}
         if tags:
             await session.execute(
-                insert(catalog_file_tags), [{"file_id": f, "tag": t} for f, t in sorted(tags)]
+                sa.insert(catalog_file_tags), [{"file_id": f, "tag": t} for f, t in sorted(tags)]
             )
 
 
