@@ -81,7 +81,7 @@ async def upload_raw(
     uploader: UploaderDep,
     filename: str = Query(min_length=1),
     description: str | None = None,
-    tags: list[str] = Query(default_factory=list),
+    tags: list[str] = Query(default=[]),  # not default_factory (pydantic inspects it per request)
     metadata: str | None = None,
     retention_policy: str | None = None,
     ttl_days: str | None = None,
