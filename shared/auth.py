@@ -9,6 +9,7 @@ anything it cannot prove valid is a 401.
 from __future__ import annotations
 
 import asyncio
+import collections
 import json
 import logging
 import time
@@ -28,6 +29,7 @@ log = logging.getLogger("artstore.auth")
 ROLES = ("USER", "OPERATOR", "ADMIN")
 ROLE_RANK = {role: rank for rank, role in enumerate(ROLES)}
 JWKS_REDIS_KEY = "artstore:jwks"
+VERIFIED_TOKENS_KEPT = 4096  # verified tokens remembered per process (shared.auth.TokenVerifier)
 
 # The fleet's scope table (ARCHITECTURE.md section 4). A scope outside it is refused, never guessed at.
 KNOWN_SCOPES = frozenset(
@@ -104,6 +106,12 @@ class TokenVerifier:
         self._keys: dict[str, jwt.PyJWK] = {}
         self._last_fetch = float("-inf")
         self._lock = asyncio.Lock()
+        # Tokens whose signature and claims were checked: token -> (kid, claims, principal). A client
+        # sends one token with many requests; a hit re-checks only the time claims and that
+        # the signing key is still published (a key dropped from the JWKS ends its tokens).
+        self._verified: collections.OrderedDict[str, tuple[str, dict[str, Any], Principal]] = (
+            collections.OrderedDict()
+        )
 
     async def load(self) -> None:
         """At start: from the admin module, else from the copy kept in Redis. Never raises."""
@@ -157,6 +165,10 @@ class TokenVerifier:
         return key
 
     async def verify(self, token: str) -> Principal:
+        hit = self._verified.get(token)
+        if hit is not None and hit[0] in self._keys and self._times_valid(hit[1]):
+            self._verified.move_to_end(token)
+            return hit[2]
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
@@ -181,7 +193,16 @@ class TokenVerifier:
             raise Unauthorized("token expired") from exc
         except jwt.PyJWTError as exc:
             raise Unauthorized(f"invalid token: {exc}") from exc
-        return principal_from_claims(claims)
+        principal = principal_from_claims(claims)  # raises for a token that is not for us
+        self._verified[token] = (kid, claims, principal)
+        if len(self._verified) > VERIFIED_TOKENS_KEPT:
+            self._verified.popitem(last=False)
+        return principal
+
+    def _times_valid(self, claims: dict[str, Any]) -> bool:
+        """``exp`` and ``nbf`` against now, with the leeway jwt.decode applied."""
+        now = time.time()
+        return float(claims["exp"]) + self.leeway > now and float(claims["nbf"]) - self.leeway <= now
 
 
 def principal_from_claims(claims: dict[str, Any]) -> Principal:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import time
@@ -186,3 +187,46 @@ def test_jwt_library_refuses_none_even_when_asked_directly(keys: TestKeys) -> No
     token = jwt.encode(keys.claims(), key=None, algorithm="none")
     with pytest.raises(jwt.PyJWTError):
         jwt.decode(token, keys.keys[keys.kid].public_key(), algorithms=["RS256"], audience=AUDIENCE)
+
+
+async def test_a_token_is_verified_once_then_remembered(
+    keys: TestKeys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    verifier = TokenVerifier(keys, issuer=ISSUER, audience=AUDIENCE, min_refresh_interval=0)
+    await verifier.load()
+    decoded = []
+    real_decode = jwt.decode
+    monkeypatch.setattr(jwt, "decode", lambda *a, **kw: decoded.append(1) or real_decode(*a, **kw))
+    token = keys.user("OPERATOR", username="olga")
+    first = await verifier.verify(token)
+    again = await verifier.verify(token)
+    assert first == again and again.username == "olga" and again.role == "OPERATOR"
+    assert len(decoded) == 1
+    # a different token (even for the same user) is checked on its own
+    with pytest.raises(Exception, match="invalid token"):
+        await verifier.verify(token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB"))
+
+
+async def test_a_remembered_token_still_expires(keys: TestKeys) -> None:
+    verifier = TokenVerifier(keys, issuer=ISSUER, audience=AUDIENCE, leeway=0, min_refresh_interval=0)
+    await verifier.load()
+    exp = int(time.time()) + 2
+    token = keys.token(exp=exp)
+    await verifier.verify(token)
+    await verifier.verify(token)  # remembered
+    await asyncio.sleep(exp - time.time() + 0.1)
+    with pytest.raises(Exception, match="token expired"):
+        await verifier.verify(token)
+
+
+async def test_a_remembered_token_dies_with_its_key(keys: TestKeys) -> None:
+    verifier = TokenVerifier(keys, issuer=ISSUER, audience=AUDIENCE, min_refresh_interval=0)
+    await verifier.load()
+    old = keys.kid
+    token = keys.token()
+    await verifier.verify(token)
+    keys.kid = keys.add_key()
+    keys.published.discard(old)  # the admin stopped publishing the old key
+    await verifier.load()
+    with pytest.raises(Exception, match="unknown key"):
+        await verifier.verify(token)
