@@ -10,6 +10,7 @@ streaming (storage/codec.py). Size, ETag and Range are always the original bytes
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC
 from email.utils import format_datetime, parsedate_to_datetime
 from urllib.parse import quote
@@ -17,7 +18,7 @@ from urllib.parse import quote
 from fastapi import Request
 from starlette.responses import Response, StreamingResponse
 
-from storage_element.errors import Archived, Corrupt, RangeNotSatisfiable
+from storage_element.errors import Archived, Corrupt, FileNotFound, RangeNotSatisfiable
 from storage_element.storage import codec
 from storage_element.storage.sidecar import Sidecar
 from storage_element.storage.store import Store
@@ -105,8 +106,42 @@ async def respond(store: Store, sidecar: Sidecar, request: Request) -> Response:
     else:
         chunks = store.backend.read_range(sidecar.path, start, end - start)
     return StreamingResponse(
-        chunks,
+        await _opened(chunks, sidecar.file_id),
         status_code=status,
         headers=headers,
         media_type=sidecar.content_type,
     )
+
+
+async def _opened(chunks: AsyncIterator[bytes], file_id: str) -> AsyncIterator[bytes]:
+    """``chunks`` with its first piece already read, before the status line goes out.
+
+    The sidecar was read a moment ago; a saga or a delete may have removed the data since.
+    Reading first turns that into a 404 the caller can act on (the query module tries the
+    next copy) instead of a 200 whose body ends before its first byte. Once open, the
+    file's descriptor keeps the bytes readable even if it is unlinked meanwhile.
+    """
+    try:
+        first = await anext(chunks)
+    except StopAsyncIteration:
+        first = b""
+    except FileNotFoundError as exc:
+        await _close(chunks)
+        raise FileNotFound(f"file {file_id} was removed from this storage element") from exc
+
+    async def rest() -> AsyncIterator[bytes]:
+        try:
+            if first:
+                yield first
+            async for chunk in chunks:
+                yield chunk
+        finally:
+            await _close(chunks)
+
+    return rest()
+
+
+async def _close(chunks: AsyncIterator[bytes]) -> None:
+    close = getattr(chunks, "aclose", None)  # the backends' readers are async generators
+    if close is not None:
+        await close()

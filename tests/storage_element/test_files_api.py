@@ -281,6 +281,30 @@ async def test_feed_seq_is_gapless_under_concurrent_uploads(se: SE) -> None:
     assert {i["file_id"] for i in feed["items"]} == {f"c{i}" for i in range(12)}
 
 
+async def test_data_removed_after_its_sidecar_was_read_is_a_404_not_an_empty_200(
+    se: SE, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A saga's delete of the source copy can land between reading the sidecar and opening
+    the data; the answer must be a 404 before any status line (the query module then tries
+    the next copy), never a 200 with a Content-Length and no body."""
+    data = b"moved away" * 1000
+    assert (await se.put("moving", data)).status_code == 201
+    store = se.store
+    find = store.find
+
+    async def find_then_lose_the_data(file_id: str) -> Any:
+        sidecar = await find(file_id)
+        if sidecar is not None:
+            store.backend.path(sidecar.path).unlink()  # type: ignore[attr-defined]
+        return sidecar
+
+    monkeypatch.setattr(store, "find", find_then_lose_the_data)
+    r = await se.client.get("/api/v1/files/moving/content", headers=se.auth())
+    assert r.status_code == 404, (r.status_code, r.headers, len(r.content))
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["code"] == "file_not_found"
+
+
 async def test_verify_finds_a_flipped_byte(se: SE) -> None:
     await se.put("v", b"0123456789")
     assert (await se.client.post("/api/v1/files/v/verify", headers=se.auth())).json()["ok"] is True
