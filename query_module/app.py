@@ -49,6 +49,7 @@ def _feeds(app: FastAPI, settings: Settings, core: CoreResources, cache: Metadat
             cache=cache,
             page_size=settings.feed_page_size,
             poll_interval=settings.feed_poll_interval_seconds,
+            gather=settings.feed_gather_seconds,
             metrics=app.state.query_metrics,
         )
 

@@ -33,6 +33,13 @@ class Settings(ServiceSettings):
     feed_poll_interval_seconds: float = Field(
         5.0, description="each SE's change feed is polled this often when no Redis notification wakes it"
     )
+    feed_gather_seconds: float = Field(
+        0.02,
+        ge=0,
+        le=1.0,
+        description="after a change notification, wait this long before pulling, so one page and one "
+        "transaction carry the changes that arrive meanwhile (adds at most this to upload-to-searchable)",
+    )
     feed_page_size: int = Field(
         500,
         ge=1,

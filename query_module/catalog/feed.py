@@ -60,6 +60,7 @@ class FeedRunner:
         cache: MetadataCache,
         page_size: int,
         poll_interval: float,
+        gather: float = 0.0,
         metrics: QueryMetrics | None = None,
     ) -> None:
         self.se_id = se_id
@@ -71,6 +72,7 @@ class FeedRunner:
         self.cache = cache
         self.page_size = page_size
         self.poll_interval = poll_interval
+        self.gather = gather
         self._wake = asyncio.Event()
         self.passes = 0
         self.peers: Callable[[], list[FeedRunner]] = list  # the other SEs' runners (FeedManager)
@@ -153,6 +155,10 @@ class FeedRunner:
                 backoff = min(backoff * 2, 60.0)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), delay)
+                # Woken by a notification: let the changes committed right after it join
+                # the same page (under load one pull per upload cost more than the upload's
+                # own SE transaction; docs/performance.md).
+                await asyncio.sleep(self.gather)
 
 
 async def catch_up(runners: list[FeedRunner], *, hold_last_copies: bool) -> None:
