@@ -10,7 +10,7 @@ streaming (storage/codec.py). Size, ETag and Range are always the original bytes
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from datetime import UTC
 from email.utils import format_datetime, parsedate_to_datetime
 from urllib.parse import quote
@@ -113,7 +113,7 @@ async def respond(store: Store, sidecar: Sidecar, request: Request) -> Response:
     )
 
 
-async def _opened(chunks: AsyncIterator[bytes], file_id: str) -> AsyncIterator[bytes]:
+async def _opened(chunks: AsyncGenerator[bytes, None], file_id: str) -> AsyncIterator[bytes]:
     """``chunks`` with its first piece already read, before the status line goes out.
 
     The sidecar was read a moment ago; a saga or a delete may have removed the data since.
@@ -126,7 +126,7 @@ async def _opened(chunks: AsyncIterator[bytes], file_id: str) -> AsyncIterator[b
     except StopAsyncIteration:
         first = b""
     except FileNotFoundError as exc:
-        await _close(chunks)
+        await chunks.aclose()
         raise FileNotFound(f"file {file_id} was removed from this storage element") from exc
 
     async def rest() -> AsyncIterator[bytes]:
@@ -136,12 +136,6 @@ async def _opened(chunks: AsyncIterator[bytes], file_id: str) -> AsyncIterator[b
             async for chunk in chunks:
                 yield chunk
         finally:
-            await _close(chunks)
+            await chunks.aclose()
 
     return rest()
-
-
-async def _close(chunks: AsyncIterator[bytes]) -> None:
-    close = getattr(chunks, "aclose", None)  # the backends' readers are async generators
-    if close is not None:
-        await close()

@@ -19,7 +19,7 @@ import fnmatch
 import gzip
 import io
 import zlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any, BinaryIO, Literal, cast
 
 import anyio
@@ -138,7 +138,7 @@ def _decoder(name: str, source: _Pull) -> Callable[[int], bytes]:
 
 async def read_original(
     backend: Backend, key: str, name: str, start: int = 0, length: int | None = None
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     """Bytes ``[start, start + length)`` of the original content of an encoded object.
 
     Raises :class:`DecodeError` when the stored bytes do not decode.
@@ -164,6 +164,4 @@ async def read_original(
                 remaining -= len(data)
             yield data
     finally:
-        aclose = getattr(chunks, "aclose", None)
-        if aclose is not None:
-            await aclose()
+        await chunks.aclose()

@@ -8,7 +8,7 @@ Every implementation passes the contract suite in tests/storage_element/test_bac
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Protocol
 
 CHUNK = 1024 * 1024
@@ -36,7 +36,9 @@ class Backend(Protocol):
 
     async def size(self, key: str) -> int | None: ...
 
-    def read_range(self, key: str, start: int = 0, length: int | None = None) -> AsyncIterator[bytes]: ...
+    def read_range(
+        self, key: str, start: int = 0, length: int | None = None
+    ) -> AsyncGenerator[bytes, None]: ...
 
     async def delete(self, key: str) -> None:
         """Remove ``key`` durably; a missing key is not an error."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -156,7 +156,9 @@ class LocalBackend:
     async def size(self, key: str) -> int | None:
         return await anyio.to_thread.run_sync(self._size, key)
 
-    async def read_range(self, key: str, start: int = 0, length: int | None = None) -> AsyncIterator[bytes]:
+    async def read_range(
+        self, key: str, start: int = 0, length: int | None = None
+    ) -> AsyncGenerator[bytes, None]:
         """``length`` bytes from ``start`` in 1 MiB pieces, one thread hop per piece.
 
         ``os.pread`` needs no seek and no shared file position; the file is opened with

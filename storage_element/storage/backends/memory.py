@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 
 from storage_element.storage.backends.base import CHUNK
 
@@ -40,7 +40,9 @@ class MemoryBackend:
         data = self.objects.get(key)
         return None if data is None else len(data)
 
-    async def read_range(self, key: str, start: int = 0, length: int | None = None) -> AsyncIterator[bytes]:
+    async def read_range(
+        self, key: str, start: int = 0, length: int | None = None
+    ) -> AsyncGenerator[bytes, None]:
         data = self.objects.get(key)
         if data is None:
             raise FileNotFoundError(key)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 import queue
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any, BinaryIO, cast
 
 import anyio
@@ -162,7 +162,9 @@ class S3Backend:
 
         return await anyio.to_thread.run_sync(stat)
 
-    async def read_range(self, key: str, start: int = 0, length: int | None = None) -> AsyncIterator[bytes]:
+    async def read_range(
+        self, key: str, start: int = 0, length: int | None = None
+    ) -> AsyncGenerator[bytes, None]:
         if length == 0:
             return
         response = await anyio.to_thread.run_sync(self._get, key, start, length or 0)
