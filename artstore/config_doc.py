@@ -76,6 +76,10 @@ def render() -> str:
         " (`postgresql://user:pass@host:5432`, a query string allowed); the driver becomes asyncpg and"
         " each service gets its own database on it; unset: an embedded Postgres with its data under"
         " `var/` |",
+        "| `ARTSTORE_EMBEDDED_POSTGRES_SHARED_BUFFERS` | str | `512MB` | `shared_buffers` of the embedded"
+        " Postgres (set with `ALTER SYSTEM`; the start that changes it restarts the server once);"
+        " Postgres' own 128MB made a broad search at 1.1M catalog rows read its pages from the OS"
+        " cache (docs/performance.md); not used with `ARTSTORE_DATABASE_URL` |",
         "| `ARTSTORE_REDIS_URL` | str | (empty) | Redis for the whole fleet; unset: one answering on"
         " 127.0.0.1:6379 if any, else the fleet runs without Redis (polling instead of notifications) |",
     ]

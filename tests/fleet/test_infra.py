@@ -1,9 +1,10 @@
 """`make run`'s configured Postgres: ARTSTORE_DATABASE_URL in the documented form
 (``postgresql://user:pass@host:5432``, maybe with a query string) becomes an asyncpg URL
-per service database."""
+per service database; the embedded server with its shared_buffers setting."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from pathlib import Path
 
@@ -69,3 +70,32 @@ async def test_the_normalised_url_reaches_a_real_server(
         await connection.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
     finally:
         await connection.close()
+
+
+def _shared_buffers(postgres: Postgres) -> str:
+    async def show() -> str:
+        url = make_url(postgres.url("postgres")).set(drivername="postgresql")
+        connection = await asyncpg.connect(url.render_as_string(hide_password=False))
+        try:
+            return str(await connection.fetchval("SHOW shared_buffers"))
+        finally:
+            await connection.close()
+
+    return asyncio.run(show())
+
+
+def test_the_embedded_server_runs_with_the_shared_buffers_setting(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Set on the first start (a restart), kept on the next, changed when the setting is."""
+    monkeypatch.delenv("ARTSTORE_DATABASE_URL", raising=False)
+    for wanted in ("200MB", "200MB", "160MB"):
+        monkeypatch.setenv("ARTSTORE_EMBEDDED_POSTGRES_SHARED_BUFFERS", wanted)
+        postgres = Postgres(tmp_path)
+        postgres.start()
+        try:
+            assert _shared_buffers(postgres) == wanted
+        finally:
+            postgres.stop()
+    auto_conf = tmp_path / "postgres" / "data" / "postgresql.auto.conf"
+    assert "shared_buffers = '163840kB'" in auto_conf.read_text()
