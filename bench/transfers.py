@@ -3,11 +3,16 @@
 A *target* uploads ``count`` files of ``size`` bytes at a concurrency and returns handles
 that its download side reads back. Each measured run records wall time (throughput or
 operations per second) and per-operation latency.
+
+``ARTSTORE_BENCH_DROP_CACHES=1`` (a diagnostic, root only) writes back and drops the
+kernel's page cache before every measured run, so that no run pays for reclaiming the
+cache an earlier run filled (docs/performance.md, the 1 GiB upload's later rounds).
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import statistics
 import time
 from collections.abc import Awaitable, Callable
@@ -140,6 +145,8 @@ async def alternate(
     for r in range(repeats):
         order = targets[r % len(targets) :] + targets[: r % len(targets)]
         for target in order:
+            if os.environ.get("ARTSTORE_BENCH_DROP_CACHES") == "1":
+                await asyncio.to_thread(drop_caches)
             if meter:
                 meter.start()
             figures = await one_run(target, r)
@@ -148,6 +155,13 @@ async def alternate(
                 figures["cpu_ms_per_op"] = {g: s * 1000 / operations for g, s in meter.stop().items()}
             runs[target.name].append(figures)
     return {name: _combine(items) for name, items in runs.items()}
+
+
+def drop_caches() -> None:
+    """Write dirty pages back, then drop the clean page cache, dentries and inodes."""
+    os.sync()
+    with open("/proc/sys/vm/drop_caches", "w") as knob:
+        knob.write("3\n")
 
 
 def _combine(items: list[dict[str, Any]]) -> dict[str, Any]:
