@@ -4,9 +4,10 @@ A *target* uploads ``count`` files of ``size`` bytes at a concurrency and return
 that its download side reads back. Each measured run records wall time (throughput or
 operations per second) and per-operation latency.
 
-``ARTSTORE_BENCH_DROP_CACHES=1`` (a diagnostic, root only) writes back and drops the
-kernel's page cache before every measured run, so that no run pays for reclaiming the
-cache an earlier run filled (docs/performance.md, the 1 GiB upload's later rounds).
+``ARTSTORE_BENCH_DROP_CACHES=1`` (a diagnostic, root only) writes back every dirty page
+(``sync``) and drops the kernel's page cache before every measured run; ``=sync`` only
+writes back. Either way no run pays for what an earlier run left in the cache
+(docs/performance.md, the 1 GiB upload's later rounds).
 """
 
 from __future__ import annotations
@@ -145,8 +146,8 @@ async def alternate(
     for r in range(repeats):
         order = targets[r % len(targets) :] + targets[: r % len(targets)]
         for target in order:
-            if os.environ.get("ARTSTORE_BENCH_DROP_CACHES") == "1":
-                await asyncio.to_thread(drop_caches)
+            if (drop := os.environ.get("ARTSTORE_BENCH_DROP_CACHES")) in ("1", "sync"):
+                await asyncio.to_thread(drop_caches, drop == "1")
             if meter:
                 meter.start()
             figures = await one_run(target, r)
@@ -157,11 +158,12 @@ async def alternate(
     return {name: _combine(items) for name, items in runs.items()}
 
 
-def drop_caches() -> None:
-    """Write dirty pages back, then drop the clean page cache, dentries and inodes."""
+def drop_caches(drop: bool = True) -> None:
+    """Write dirty pages back, then (``drop``) drop the clean page cache, dentries and inodes."""
     os.sync()
-    with open("/proc/sys/vm/drop_caches", "w") as knob:
-        knob.write("3\n")
+    if drop:
+        with open("/proc/sys/vm/drop_caches", "w") as knob:
+            knob.write("3\n")
 
 
 def _combine(items: list[dict[str, Any]]) -> dict[str, Any]:
