@@ -21,8 +21,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from sqlalchemy import text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from shared.db import ensure_database
 
@@ -108,22 +110,23 @@ class Postgres:
 
 async def _set_shared_buffers(url: str, wanted: str) -> bool:
     """``ALTER SYSTEM SET shared_buffers`` unless the server already runs with ``wanted``;
-    True when a restart is needed for it."""
-    import asyncpg
-
-    conn = await asyncpg.connect(make_url(url).set(drivername="postgresql").render_as_string(False))
+    True when a restart is needed for it. (ALTER SYSTEM runs outside a transaction.)"""
+    engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
     try:
-        current = await conn.fetchval(
-            "SELECT setting::bigint * current_setting('block_size')::bigint FROM pg_settings "
-            "WHERE name = 'shared_buffers'"
-        )
-        target = await conn.fetchval("SELECT pg_size_bytes($1)", wanted)
-        if current == target:
-            return False
-        await conn.execute(f"ALTER SYSTEM SET shared_buffers = '{int(target) // 1024}kB'")
-        return True
+        async with engine.connect() as conn:
+            current = await conn.scalar(
+                text(
+                    "SELECT setting::bigint * current_setting('block_size')::bigint FROM pg_settings "
+                    "WHERE name = 'shared_buffers'"
+                )
+            )
+            target = int(await conn.scalar(text("SELECT pg_size_bytes(:v)"), {"v": wanted}))
+            if current == target:
+                return False
+            await conn.execute(text(f"ALTER SYSTEM SET shared_buffers = '{target // 1024}kB'"))
+            return True
     finally:
-        await conn.close()
+        await engine.dispose()
 
 
 def find_redis() -> tuple[str | None, str]:

@@ -5,9 +5,10 @@ that its download side reads back. Each measured run records wall time (throughp
 operations per second) and per-operation latency.
 
 ``ARTSTORE_BENCH_DROP_CACHES=1`` (a diagnostic, root only) writes back every dirty page
-(``sync``) and drops the kernel's page cache before every measured run; ``=sync`` only
-writes back. Either way no run pays for what an earlier run left in the cache
-(docs/performance.md, the 1 GiB upload's later rounds).
+(``sync``) and drops the kernel's page cache before every measured run, so that no run
+meets the clean pages an earlier run left in the cache; ``=sync`` only writes back, so
+that no run waits for another's writeback (docs/performance.md, the 1 GiB upload's later
+rounds).
 """
 
 from __future__ import annotations
@@ -143,10 +144,11 @@ async def alternate(
     process group spent while it ran.
     """
     runs: dict[str, list[dict[str, Any]]] = {t.name: [] for t in targets}
+    drop = os.environ.get("ARTSTORE_BENCH_DROP_CACHES")
     for r in range(repeats):
         order = targets[r % len(targets) :] + targets[: r % len(targets)]
         for target in order:
-            if (drop := os.environ.get("ARTSTORE_BENCH_DROP_CACHES")) in ("1", "sync"):
+            if drop in ("1", "sync"):
                 await asyncio.to_thread(drop_caches, drop == "1")
             if meter:
                 meter.start()
