@@ -38,7 +38,14 @@ async def make_backend(settings: Settings) -> Backend:
         )
         await s3.ensure_bucket()
         return s3
-    return await anyio.to_thread.run_sync(lambda: LocalBackend(settings.root, fsync=settings.fsync))
+    return await anyio.to_thread.run_sync(
+        lambda: LocalBackend(
+            settings.root,
+            fsync=settings.fsync,
+            keep_cache_bytes=settings.keep_cache_bytes,
+            sync_every_bytes=settings.sync_every_bytes,
+        )
+    )
 
 
 async def build_store(

@@ -76,6 +76,18 @@ class Settings(ServiceSettings):
         True,
         description="fsync data, sidecars, WAL and mode to disk before acknowledging a write",
     )
+    keep_cache_bytes: int = Field(
+        8 * 1024 * 1024,
+        ge=-1,
+        description="local backend with fsync: a file larger than this (bytes) leaves the page cache "
+        "once it is durable, so large archive writes do not crowd out what readers use; -1 = keep every file",
+    )
+    sync_every_bytes: int = Field(
+        64 * 1024 * 1024,
+        ge=0,
+        description="local backend with fsync: while a file is written, make each stretch of this "
+        "many bytes durable (bounds its dirty pages); 0 = only when the upload completes",
+    )
     retention_interval_seconds: float = Field(
         300.0, description="how often an edit SE deletes its expired temporary files (s)"
     )

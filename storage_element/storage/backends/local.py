@@ -2,6 +2,12 @@
 
 Every blocking call runs in a worker thread (``anyio.to_thread``); data moves in 1 MiB
 chunks so the thread hops stay cheap.
+
+A large file is archive data that is rarely read soon after it is written, so once it
+is durable its pages leave the page cache (``posix_fadvise(POSIX_FADV_DONTNEED)``) instead
+of crowding out what readers use; while it is being written, every ``sync_every_bytes``
+the part written so far is made durable and dropped too, so a file never holds more
+than that much dirty memory (ADR 0009).
 """
 
 from __future__ import annotations
@@ -17,6 +23,9 @@ import anyio.to_thread
 
 from storage_element.storage.backends.base import CHUNK
 from storage_element.storage.crash import crash_step
+
+# Linux has both; where either is missing (macOS) the policy is off and writes sync at commit.
+_CAN_DROP = hasattr(os, "posix_fadvise") and hasattr(os, "fdatasync")
 
 
 def _fsync_dir(path: Path) -> None:
@@ -38,6 +47,8 @@ class _LocalWriter:
         self.final = backend.path(key)
         self.temp = backend.path(temp_key)
         self.file: BinaryIO | None = None
+        self.written = 0  # bytes handed to the file
+        self.synced = 0  # bytes made durable (and dropped from the cache) while writing
 
     def _open(self) -> None:
         self.temp.parent.mkdir(parents=True, exist_ok=True)
@@ -50,6 +61,25 @@ class _LocalWriter:
         if self.file is None:
             self._open()
         self.file.write(chunk)  # type: ignore[union-attr]
+        self.written += len(chunk)
+        every = self.backend.sync_every_bytes
+        if every and _CAN_DROP and self.backend.fsync and self.written - self.synced >= every:
+            self._sync_written()
+
+    def _sync_written(self) -> None:
+        """Make the bytes written so far durable and, for a large file, drop them from the cache.
+
+        Not a commit point (the temp name still hides the file); it bounds the dirty pages
+        a large upload holds and spreads its writeback over the transfer.
+        """
+        if self.file is None:
+            raise RuntimeError("temp file not open")
+        self.file.flush()
+        fd = self.file.fileno()
+        os.fdatasync(fd)
+        if self.backend.drops_cache(self.written):
+            os.posix_fadvise(fd, self.synced, self.written - self.synced, os.POSIX_FADV_DONTNEED)
+        self.synced = self.written
 
     def _commit(self) -> None:
         if self.file is None:
@@ -59,6 +89,9 @@ class _LocalWriter:
         self.file.flush()
         if self.backend.fsync:
             os.fsync(self.file.fileno())  # the bytes are on disk before the name points at them
+            if self.backend.drops_cache(self.written):
+                # Clean pages now, so they can go; a reader reads them back from the disk.
+                os.posix_fadvise(self.file.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
         self.file.close()
         os.replace(self.temp, self.final)
         if self.backend.fsync:
@@ -107,10 +140,27 @@ class _RangeReader:
 class LocalBackend:
     kind = "local"
 
-    def __init__(self, root: Path, *, fsync: bool = True) -> None:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        fsync: bool = True,
+        keep_cache_bytes: int = 8 * 1024 * 1024,
+        sync_every_bytes: int = 64 * 1024 * 1024,
+    ) -> None:
+        """``keep_cache_bytes``: a durably written file larger than this leaves the page cache
+        (-1 keeps every file cached). ``sync_every_bytes``: while writing, make each such
+        stretch durable (0 = only at commit). Both apply only with ``fsync`` on: without it
+        nothing is clean to drop."""
         self.root = root
         self.fsync = fsync
+        self.keep_cache_bytes = keep_cache_bytes
+        self.sync_every_bytes = sync_every_bytes
         root.mkdir(parents=True, exist_ok=True)
+
+    def drops_cache(self, size: int) -> bool:
+        """Whether a durable file of ``size`` bytes (so far) leaves the page cache."""
+        return _CAN_DROP and self.fsync and self.keep_cache_bytes >= 0 and size > self.keep_cache_bytes
 
     def path(self, key: str) -> Path:
         parts = key.split("/")
