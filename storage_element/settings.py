@@ -10,6 +10,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
+from storage_element.storage.backends.local import KEEP_CACHE_BYTES, SYNC_EVERY_BYTES
 
 Mode = Literal["edit", "rw", "ro", "ar"]
 DEFAULT_COMPRESSIBLE = (
@@ -77,13 +78,13 @@ class Settings(ServiceSettings):
         description="fsync data, sidecars, WAL and mode to disk before acknowledging a write",
     )
     keep_cache_bytes: int = Field(
-        8 * 1024 * 1024,
+        KEEP_CACHE_BYTES,
         ge=-1,
         description="local backend with fsync: a file larger than this (bytes) leaves the page cache "
         "once it is durable, so large archive writes do not crowd out what readers use; -1 = keep every file",
     )
     sync_every_bytes: int = Field(
-        64 * 1024 * 1024,
+        SYNC_EVERY_BYTES,
         ge=0,
         description="local backend with fsync: while a file is written, make each stretch of this "
         "many bytes durable (bounds its dirty pages); 0 = only when the upload completes",

@@ -41,11 +41,11 @@ def _page_cache_is_observable(tmp_path: Path) -> None:
     probe.unlink()
 
 
-async def _write(backend: LocalBackend, key: str, size: int, *, commit: bool = True):
+async def _write(backend: LocalBackend, key: str, size: int, *, commit: bool = True, payload: bytes = b""):
     writer = await backend.open_writer(key, f".{key}.tmp")
-    chunk = os.urandom(MIB)
+    payload = payload or os.urandom(size)
     for offset in range(0, size, MIB):
-        await writer.write(chunk[: min(MIB, size - offset)])
+        await writer.write(payload[offset : offset + MIB])
     if commit:
         await writer.commit()
     return writer
@@ -53,10 +53,10 @@ async def _write(backend: LocalBackend, key: str, size: int, *, commit: bool = T
 
 async def test_a_large_durable_file_leaves_the_cache_and_reads_back_whole(tmp_path: Path) -> None:
     backend = LocalBackend(tmp_path, keep_cache_bytes=2 * MIB, sync_every_bytes=0)
-    await _write(backend, "big", 6 * MIB)
+    payload = os.urandom(6 * MIB)
+    await _write(backend, "big", 6 * MIB, payload=payload)
     assert resident_bytes(tmp_path / "big") == 0
-    data = b"".join([c async for c in backend.read_range("big")])
-    assert len(data) == 6 * MIB
+    assert b"".join([c async for c in backend.read_range("big")]) == payload
 
 
 async def test_a_small_file_stays_cached(tmp_path: Path) -> None:

@@ -26,6 +26,8 @@ from storage_element.storage.crash import crash_step
 
 # Linux has both; where either is missing (macOS) the policy is off and writes sync at commit.
 _CAN_DROP = hasattr(os, "posix_fadvise") and hasattr(os, "fdatasync")
+KEEP_CACHE_BYTES = 8 * 1024 * 1024  # default: larger durable files leave the page cache
+SYNC_EVERY_BYTES = 64 * 1024 * 1024  # default: a large write is made durable in stretches of this
 
 
 def _fsync_dir(path: Path) -> None:
@@ -145,8 +147,8 @@ class LocalBackend:
         root: Path,
         *,
         fsync: bool = True,
-        keep_cache_bytes: int = 8 * 1024 * 1024,
-        sync_every_bytes: int = 64 * 1024 * 1024,
+        keep_cache_bytes: int = KEEP_CACHE_BYTES,
+        sync_every_bytes: int = SYNC_EVERY_BYTES,
     ) -> None:
         """``keep_cache_bytes``: a durably written file larger than this leaves the page cache
         (-1 keeps every file cached). ``sync_every_bytes``: while writing, make each such
